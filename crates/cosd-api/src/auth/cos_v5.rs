@@ -1,0 +1,1 @@
+//! COS signature v5.

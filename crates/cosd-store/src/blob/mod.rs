@@ -1,0 +1,31 @@
+//! The blob contract: immutable byte blobs named by unique ids.
+
+mod fs;
+
+pub use fs::FsBlobs;
+
+use crate::Result;
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::Stream;
+use std::pin::Pin;
+use std::time::SystemTime;
+
+/// A stream of body bytes. Errors are `io::Error`s; a protocol layer that fails a body (for
+/// example on a bad chunk signature) wraps its own error with `io::Error::other`.
+pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+/// Immutable blobs. Ids are chosen by the caller and never reused.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// Writes the whole stream as blob `id` and makes it durable before returning the size.
+    /// If the stream fails, nothing is left behind and the stream's error is returned as
+    /// [`crate::StoreError::Body`].
+    async fn write(&self, id: &str, body: ByteStream) -> Result<u64>;
+    /// Streams `len` bytes of blob `id` starting at `offset`.
+    async fn read(&self, id: &str, offset: u64, len: u64) -> Result<ByteStream>;
+    /// Deletes a blob; deleting a missing blob is not an error.
+    async fn delete(&self, id: &str) -> Result<()>;
+    /// Ids of blobs last written before `before` (candidates for the orphan sweep).
+    async fn list_older_than(&self, before: SystemTime) -> Result<Vec<String>>;
+}
