@@ -2,9 +2,17 @@
 //!
 //! One request walks one path, one module per step:
 //! [`route`] (host, path, query → [`route::Op`]) → [`auth`] (signature → principal) →
-//! [`cors`] (preflight answered, responses decorated) → [`ops`] (the operation, against
-//! `cosd_store`) → [`response`] (status, headers, XML). [`service`] is the hyper glue that
-//! drives a request along that path.
+//! [`cors`] (preflight answered) → [`authorize`] (principal × bucket) → [`ops`] (the
+//! operation, against `cosd_store`) → [`response`] (status, headers, XML). [`service`] is the
+//! hyper glue that drives a request along that path; [`xml`] holds the documents and
+//! [`error`] the COS error codes.
 
 pub mod auth;
+pub mod authorize;
+pub mod cors;
 pub mod error;
+pub mod ops;
+pub mod response;
+pub mod route;
+pub mod service;
+pub mod xml;

@@ -1,0 +1,138 @@
+//! PUT, GET, HEAD and DELETE Object.
+
+use super::headers::{
+    content_md5, describe_object, evaluate_conditions, header_str, object_attrs, parse_range,
+    reject_unsupported, Condition,
+};
+use super::{store_error, Ctx};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::response::{Reply, ReplyBody};
+use cosd_store::{ByteStream, ObjectRecord};
+use futures_util::StreamExt;
+use http::StatusCode;
+
+/// Largest object a single PUT may create (COS: 5 GB).
+pub const MAX_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
+/// `response-*` query parameters of GET Object and the headers they override.
+const RESPONSE_OVERRIDES: &[(&str, &str)] = &[
+    ("response-content-type", "content-type"),
+    ("response-content-language", "content-language"),
+    ("response-expires", "expires"),
+    ("response-cache-control", "cache-control"),
+    ("response-content-disposition", "content-disposition"),
+    ("response-content-encoding", "content-encoding"),
+];
+
+pub async fn put(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
+    reject_unsupported(ctx.headers)?;
+    let body = bounded_upload(ctx.headers, body)?;
+    let attrs = object_attrs(ctx.headers)?;
+    let md5 = content_md5(ctx.headers)?;
+    let result = ctx
+        .store
+        .put_object(&ctx.bucket().name, ctx.key(), body, md5, attrs)
+        .await
+        .map_err(store_error)?;
+    let mut reply = Reply::empty(StatusCode::OK);
+    reply.set_header("etag", super::headers::etag(&result.record));
+    reply.set_header("x-cos-hash-crc64ecma", result.record.crc64.to_string());
+    Ok(reply)
+}
+
+/// Checks the announced size of an upload and bounds the body to [`MAX_PUT_BYTES`]. The
+/// length is `x-amz-decoded-content-length` for `aws-chunked` bodies, else `Content-Length`;
+/// a body with neither must use chunked transfer encoding.
+fn bounded_upload(headers: &http::HeaderMap, body: ByteStream) -> ApiResult<ByteStream> {
+    let length = |name: &str| -> ApiResult<Option<u64>> {
+        header_str(headers, name)?
+            .map(|v| v.trim().parse::<u64>().map_err(|_| ApiError::with_message(ErrorCode::InvalidArgument, format!("The {name} header is not a number."))))
+            .transpose()
+    };
+    let declared = match length("x-amz-decoded-content-length")? {
+        Some(n) => Some(n),
+        None => length("content-length")?,
+    };
+    let chunked = header_str(headers, "transfer-encoding")?.is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
+    match declared {
+        None if !chunked => Err(ErrorCode::MissingContentLength.into()),
+        Some(n) if n > MAX_PUT_BYTES => Err(too_large()),
+        _ => Ok(Box::pin(body.scan(0u64, |seen, chunk| {
+            let item = chunk.and_then(|c| {
+                *seen += c.len() as u64;
+                if *seen > MAX_PUT_BYTES { Err(too_large().into_io()) } else { Ok(c) }
+            });
+            std::future::ready(Some(item))
+        }))),
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::with_message(ErrorCode::EntityTooLarge, format!("A single upload may be at most {MAX_PUT_BYTES} bytes; use a multipart upload for larger objects."))
+}
+
+/// Refuses a `versionId` other than `null`: until versioning arrives, every object has only
+/// the `null` version.
+fn check_version(ctx: &Ctx<'_>) -> ApiResult<()> {
+    match ctx.route.query.get("versionId").filter(|v| !v.is_empty() && *v != "null") {
+        Some(v) => Err(ApiError::with_message(ErrorCode::NoSuchVersion, format!("The version {v:?} does not exist."))),
+        None => Ok(()),
+    }
+}
+
+/// Loads the entry of the routed key.
+pub async fn load(ctx: &Ctx<'_>) -> ApiResult<ObjectRecord> {
+    check_version(ctx)?;
+    ctx.store
+        .meta
+        .get_object(&ctx.bucket().name, ctx.key())
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ErrorCode::NoSuchKey.into())
+}
+
+pub async fn get(ctx: &Ctx<'_>, head: bool) -> ApiResult<Reply> {
+    let rec = load(ctx).await?;
+    match evaluate_conditions(ctx.headers, "", &rec)? {
+        Condition::Proceed => {}
+        Condition::NotModified => {
+            let mut reply = Reply::empty(StatusCode::NOT_MODIFIED);
+            reply.set_header("etag", super::headers::etag(&rec));
+            reply.set_header("last-modified", super::http_date(rec.modified_ms));
+            return Ok(reply);
+        }
+        Condition::Failed => return Err(ErrorCode::PreconditionFailed.into()),
+    }
+    let range = parse_range(header_str(ctx.headers, "range")?, rec.size).map_err(|mut e| {
+        e.message = format!("{} (object size {})", e.message, rec.size).into();
+        e
+    })?;
+    let (status, start, len) = match range {
+        Some(r) => (StatusCode::PARTIAL_CONTENT, r.start, r.len),
+        None => (StatusCode::OK, 0, rec.size),
+    };
+    let body = if head {
+        ReplyBody::Length(len)
+    } else if len == 0 {
+        ReplyBody::Empty
+    } else {
+        ReplyBody::Stream(ctx.store.read(&rec, start, len).await.map_err(store_error)?, len)
+    };
+    let mut reply = Reply { status, headers: http::HeaderMap::new(), body };
+    describe_object(&mut reply, &rec, ctx.dialect);
+    if range.is_some() {
+        reply.set_header("content-range", format!("bytes {}-{}/{}", start, start + len - 1, rec.size));
+    }
+    for (param, header) in RESPONSE_OVERRIDES {
+        if let Some(v) = ctx.route.query.get(param) {
+            reply.set_header(*header, v);
+        }
+    }
+    Ok(reply)
+}
+
+pub async fn delete(ctx: &Ctx<'_>) -> ApiResult<Reply> {
+    check_version(ctx)?;
+    ctx.store.delete_object(&ctx.bucket().name, ctx.key()).await.map_err(store_error)?;
+    Ok(Reply::empty(StatusCode::NO_CONTENT))
+}

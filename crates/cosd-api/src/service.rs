@@ -1,0 +1,231 @@
+//! The HTTP service: accepts connections and walks every request along one path —
+//! [`route`](crate::route) → [`auth`](crate::auth) → [`cors`](crate::cors) →
+//! [`authorize`](crate::authorize) → [`ops`](crate::ops) → [`response`](crate::response) —
+//! then logs one line for it.
+
+use crate::auth::{self, Keyring, RequestHead};
+use crate::error::{ApiResult, ErrorCode};
+use crate::ops::{self, Ctx, Dialect};
+use crate::response::{error_reply, Body, Reply};
+use crate::route::{self, Op, Route, RouteConfig};
+use crate::{authorize, cors};
+use base64::Engine;
+use cosd_store::{ByteStream, Store};
+use futures_util::TryStreamExt;
+use http::header::{HeaderValue, SERVER};
+use http_body_util::BodyDataStream;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::net::TcpListener;
+
+/// How long shutdown waits for in-flight requests before giving up on them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// What every request handler shares.
+pub struct AppState {
+    pub store: Store,
+    pub keys: Arc<dyn Keyring>,
+    pub routes: RouteConfig,
+    pub region: String,
+    request_ids: RequestIds,
+}
+
+impl AppState {
+    pub fn new(store: Store, keys: Arc<dyn Keyring>, routes: RouteConfig, region: String) -> Self {
+        AppState { store, keys, routes, region, request_ids: RequestIds::new() }
+    }
+}
+
+/// Serves HTTP/1.1 on `listener` until `shutdown` resolves, then stops accepting and lets
+/// in-flight requests finish (up to [`SHUTDOWN_GRACE`]).
+pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl Future<Output = ()>) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(conn) => conn,
+                    Err(err) => {
+                        // Typically out of file descriptors: back off instead of spinning.
+                        tracing::warn!(error = %err, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let state = state.clone();
+                let svc = service_fn(move |req| handle(state.clone(), peer, req));
+                let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(err) = conn.await {
+                        tracing::debug!(%peer, error = %err, "connection ended with an error");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tracing::info!("shutting down: waiting for in-flight requests");
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::warn!("in-flight requests did not finish within {SHUTDOWN_GRACE:?}");
+    }
+}
+
+/// Handles one request; never fails (every error becomes a COS error response).
+pub async fn handle(
+    state: Arc<AppState>,
+    peer: SocketAddr,
+    req: http::Request<Incoming>,
+) -> Result<http::Response<Body>, Infallible> {
+    let started = Instant::now();
+    let request_id = state.request_ids.next();
+    let (parts, body) = req.into_parts();
+    let is_head = parts.method == http::Method::HEAD;
+    let routed = route::resolve(&parts.method, &parts.uri, &parts.headers, &state.routes);
+    let (op, bucket) = match &routed {
+        Ok(r) => (r.op.name(), r.bucket.clone().unwrap_or_default()),
+        Err(_) => ("Unrouted", String::new()),
+    };
+    let resource = resource_of(&parts, routed.as_ref().ok());
+    let outcome = match routed {
+        Ok(route) => process(&state, &parts, &route, body).await,
+        Err(err) => Err(err),
+    };
+    let mut reply = outcome.unwrap_or_else(|err| {
+        let trace_id = trace_id_for(&request_id);
+        error_reply(&err, &resource, &request_id, &trace_id)
+    });
+    reply.set_header("x-cos-request-id", &request_id);
+    let status = reply.status.as_u16();
+    let bytes_out = reply.body_len();
+    let mut response = reply.into_response(is_head);
+    response.headers_mut().insert(SERVER, HeaderValue::from_static("tencent-cos"));
+    tracing::info!(
+        target: "cosd::request",
+        request_id = %request_id,
+        %peer,
+        method = %parts.method,
+        op,
+        bucket,
+        status,
+        bytes_in = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).unwrap_or("0"),
+        bytes_out,
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+    );
+    Ok(response)
+}
+
+/// Everything after routing: authentication, CORS, authorization, the operation.
+async fn process(
+    state: &AppState,
+    parts: &http::request::Parts,
+    route: &Route,
+    body: Incoming,
+) -> ApiResult<Reply> {
+    if route.op == Op::Preflight {
+        // Preflights carry no credentials (browsers never sign them); a presigned URL's query
+        // signature is deliberately not checked here.
+        return cors::preflight(&parts.headers);
+    }
+    let head = RequestHead { method: &parts.method, uri: &parts.uri, headers: &parts.headers };
+    let authenticated = auth::authenticate(&head, state.keys.as_ref(), SystemTime::now())?;
+    let bucket = match (&route.bucket, route.op) {
+        (Some(name), op) if op != Op::CreateBucket => Some(
+            state
+                .store
+                .meta
+                .get_bucket(name)
+                .await
+                .map_err(ops::store_error)?
+                .ok_or(ErrorCode::NoSuchBucket)?,
+        ),
+        _ => None,
+    };
+    authorize::authorize(&authenticated.principal, bucket.as_ref())?;
+    let body = auth::verify_body(incoming_stream(body), authenticated.body);
+    let ctx = Ctx {
+        store: &state.store,
+        route,
+        headers: &parts.headers,
+        principal: &authenticated.principal,
+        dialect: dialect_of(parts),
+        region: &state.region,
+        bucket: bucket.as_ref(),
+    };
+    ops::dispatch(&ctx, body).await
+}
+
+fn incoming_stream(body: Incoming) -> ByteStream {
+    Box::pin(BodyDataStream::new(body).map_err(std::io::Error::other))
+}
+
+/// S3 clients sign with AWS signatures; they read `x-amz-meta-*` rather than `x-cos-meta-*`.
+fn dialect_of(parts: &http::request::Parts) -> Dialect {
+    let header_sig = parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .is_some_and(|v| v.as_bytes().starts_with(b"AWS"));
+    let query_sig = parts.uri.query().is_some_and(|q| q.contains("X-Amz-Signature="));
+    if header_sig || query_sig {
+        Dialect::S3
+    } else {
+        Dialect::Cos
+    }
+}
+
+/// The error document's `Resource`: host (without port) and path, as COS shows it.
+fn resource_of(parts: &http::request::Parts, route: Option<&Route>) -> String {
+    let host = match route {
+        Some(r) => r.host.clone(),
+        None => parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("").to_string(),
+    };
+    let path = route::decode_path(parts.uri.path()).unwrap_or_else(|_| parts.uri.path().to_string());
+    format!("{host}{path}")
+}
+
+/// Request ids unique across restarts and nodes: start time, a random node tag, a counter.
+struct RequestIds {
+    prefix: String,
+    counter: AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        let secs = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs();
+        let node = uuid::Uuid::new_v4().as_u128() as u32;
+        RequestIds { prefix: format!("{secs:08x}_{node:08x}"), counter: AtomicU64::new(0) }
+    }
+
+    fn next(&self) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        base64::engine::general_purpose::STANDARD.encode(format!("{}_{n:x}", self.prefix))
+    }
+}
+
+fn trace_id_for(request_id: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{request_id}_{}", uuid::Uuid::new_v4().simple()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_unique_and_header_safe() {
+        let ids = RequestIds::new();
+        let (a, b) = (ids.next(), ids.next());
+        assert_ne!(a, b);
+        assert!(HeaderValue::from_str(&a).is_ok());
+    }
+}

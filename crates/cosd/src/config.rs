@@ -1,0 +1,160 @@
+//! Configuration: command-line flags, each also settable by an environment variable and by a
+//! TOML file given with `--config`. A flag beats its environment variable, which beats the file,
+//! which beats the default.
+
+use clap::Args;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
+pub const DEFAULT_DATA_DIR: &str = "./cosd-data";
+pub const DEFAULT_REGION: &str = "ap-guangzhou";
+pub const DEFAULT_APPID: &str = "1250000000";
+/// Virtual-host domains served besides `cos.<region>.myqcloud.com` and `tencentcos.cn`:
+/// `<bucket>.cos.localhost` suits COS clients, `<bucket>.localhost` S3 clients in virtual mode.
+pub const DEFAULT_DOMAINS: &[&str] = &["cos.localhost", "localhost"];
+
+/// `cosd serve` flags.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// TOML file with any of: listen, data_dir, region, domains, appid, secret_id, secret_key.
+    #[arg(long, env = "COSD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:9000].
+    #[arg(long, env = "COSD_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Where the embedded store keeps metadata and blobs [default: ./cosd-data].
+    #[arg(long, env = "COSD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The region this server answers for [default: ap-guangzhou].
+    #[arg(long, env = "COSD_REGION")]
+    pub region: Option<String>,
+    /// Virtual-host domain: `<bucket>.<domain>` names a bucket (repeatable, or comma-separated
+    /// in the environment) [default: cos.localhost,localhost].
+    #[arg(long = "domain", env = "COSD_DOMAINS", value_delimiter = ',')]
+    pub domains: Vec<String>,
+}
+
+/// The root account as configured (environment or file); unset parts are generated.
+#[derive(Debug, Clone, Default)]
+pub struct RootAccount {
+    pub appid: Option<String>,
+    pub secret_id: Option<String>,
+    pub secret_key: Option<String>,
+}
+
+/// The `--config` file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    region: Option<String>,
+    domains: Option<Vec<String>>,
+    appid: Option<String>,
+    secret_id: Option<String>,
+    secret_key: Option<String>,
+}
+
+/// The resolved configuration of `cosd serve`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub region: String,
+    pub domains: Vec<String>,
+    pub root: RootAccount,
+}
+
+impl Config {
+    /// Resolves flags (clap already folded in their environment variables), the root account's
+    /// environment variables, the config file and the defaults.
+    pub fn resolve(args: ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let region = args.region.or(file.region).unwrap_or_else(|| DEFAULT_REGION.to_string());
+        if region.is_empty() || !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+            return Err(format!("invalid region {region:?}: use lower-case letters, digits and '-'"));
+        }
+        let domains = if !args.domains.is_empty() {
+            args.domains
+        } else {
+            file.domains.unwrap_or_else(|| DEFAULT_DOMAINS.iter().map(|d| d.to_string()).collect())
+        };
+        let root = RootAccount {
+            appid: env("COSD_APPID").or(file.appid),
+            secret_id: env("COSD_SECRET_ID").or(file.secret_id),
+            secret_key: env("COSD_SECRET_KEY").or(file.secret_key),
+        };
+        if let Some(appid) = &root.appid {
+            if appid.is_empty() || !appid.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!("invalid APPID {appid:?}: it must be a number"));
+            }
+        }
+        Ok(Config {
+            listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+            data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            region,
+            domains: domains.into_iter().map(|d| d.trim().trim_matches('.').to_ascii_lowercase()).filter(|d| !d.is_empty()).collect(),
+            root,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("invalid config file {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> ServeArgs {
+        ServeArgs { config: None, listen: None, data_dir: None, region: None, domains: vec![] }
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::resolve(args(), |_| None).unwrap();
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        assert_eq!(c.region, DEFAULT_REGION);
+        assert_eq!(c.domains, vec!["cos.localhost", "localhost"]);
+        assert!(c.root.secret_id.is_none());
+    }
+
+    #[test]
+    fn flags_beat_file_and_env_beats_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cosd.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:7000\"\nregion = \"ap-beijing\"\ndomains = [\"s3.test\"]\nappid = \"1\"\nsecret_id = \"file-id\"\n").unwrap();
+        let mut a = args();
+        a.config = Some(path);
+        a.region = Some("ap-shanghai".into());
+        let env = |k: &str| (k == "COSD_SECRET_ID").then(|| "env-id".to_string());
+        let c = Config::resolve(a, env).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(c.region, "ap-shanghai");
+        assert_eq!(c.domains, vec!["s3.test"]);
+        assert_eq!(c.root.appid.as_deref(), Some("1"));
+        assert_eq!(c.root.secret_id.as_deref(), Some("env-id"));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let mut a = args();
+        a.region = Some("Bad Region".into());
+        assert!(Config::resolve(a, |_| None).is_err());
+        assert!(Config::resolve(args(), |k| (k == "COSD_APPID").then(|| "12a".into())).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "lissten = 1").unwrap();
+        let mut a = args();
+        a.config = Some(path);
+        assert!(Config::resolve(a, |_| None).unwrap_err().contains("lissten"));
+    }
+}

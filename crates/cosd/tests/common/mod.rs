@@ -1,0 +1,168 @@
+//! Black-box harness: starts the real `cosd` binary on a free loopback port with a temporary
+//! data directory, and speaks HTTP/1.1 to it.
+
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub const SECRET_ID: &str = "AKIDblackboxtest0000000000000000";
+pub const SECRET_KEY: &str = "blackboxsecret000000000000000000";
+pub const APPID: &str = "1250000000";
+
+/// A running server; killed when dropped.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub child: Child,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// Starts a server on a fresh temporary data directory.
+    pub fn start() -> Server {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().to_path_buf();
+        let mut server = Server::start_on(&dir, &[]);
+        server._tmp = Some(tmp);
+        server
+    }
+
+    /// Starts a server on `data_dir` with extra environment variables (the root keys are set
+    /// unless `envs` overrides them).
+    pub fn start_on(data_dir: &Path, envs: &[(&str, &str)]) -> Server {
+        let addr = free_addr();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cosd"));
+        cmd.args(["serve", "--listen", &addr.to_string(), "--data-dir"])
+            .arg(data_dir)
+            .env("COSD_SECRET_ID", SECRET_ID)
+            .env("COSD_SECRET_KEY", SECRET_KEY)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in envs {
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
+        }
+        let child = cmd.spawn().expect("start cosd");
+        let server = Server { addr, child, data_dir: data_dir.to_path_buf(), _tmp: None };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(self.addr).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("cosd did not start listening on {} within 20 s", self.addr);
+    }
+
+    /// Sends SIGKILL and waits for the process to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM (graceful shutdown).
+    pub fn terminate(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_addr() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local addr")
+}
+
+/// A response, body read whole (tests only use small bodies).
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The text of `<tag>` in an XML body.
+    pub fn xml(&self, tag: &str) -> Option<String> {
+        let text = self.text();
+        let open = format!("<{tag}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&format!("</{tag}>"))? + start;
+        Some(text[start..end].to_string())
+    }
+}
+
+/// One request to the server.
+pub struct Request {
+    pub method: http::Method,
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl Request {
+    pub fn new(method: &str, target: &str) -> Request {
+        Request { method: method.parse().unwrap(), target: target.to_string(), headers: vec![], body: Bytes::new() }
+    }
+
+    pub fn header(mut self, k: &str, v: &str) -> Request {
+        self.headers.push((k.to_string(), v.to_string()));
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<Bytes>) -> Request {
+        self.body = body.into();
+        self
+    }
+}
+
+/// Sends a request over a new connection and reads the whole response.
+pub async fn send(addr: SocketAddr, req: Request) -> Response {
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.expect("handshake");
+    tokio::spawn(conn);
+    let mut builder = http::Request::builder().method(req.method).uri(&req.target);
+    let has_host = req.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host"));
+    if !has_host {
+        builder = builder.header("host", addr.to_string());
+    }
+    for (k, v) in &req.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    let resp = sender.send_request(builder.body(Full::new(req.body)).unwrap()).await.expect("send request");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.expect("read body").to_bytes();
+    Response { status, headers, body }
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
