@@ -12,14 +12,15 @@ use futures_util::{stream, StreamExt};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio::sync::mpsc;
 
 /// Largest chunk [`FsBlobs::read`] yields.
 const READ_CHUNK: u64 = 256 * 1024;
-/// Chunks in flight between the body stream and the writer thread; bounds a write's memory.
-const WRITE_QUEUE: usize = 4;
+/// Body bytes gathered before one hop to the blocking pool writes them: large enough to
+/// amortize the hop over small network chunks, small enough to bound a write's memory.
+const WRITE_BATCH: usize = 1024 * 1024;
 /// Longest accepted blob id.
 const MAX_ID_LEN: usize = 128;
 
@@ -29,12 +30,33 @@ pub struct FsBlobs {
     dir: PathBuf,
 }
 
-/// What the body side sends the writer thread. The writer keeps the file only after `End`: if
-/// the channel closes without it (the body failed, or the write future was dropped because the
-/// client went away) the writer removes the partial file itself.
-enum Piece {
-    Data(Bytes),
-    End,
+/// A blob file being written. Unless kept, it is removed, also when the write future is
+/// dropped midway (the client went away), so an abandoned upload leaves nothing behind.
+struct PartialFile(Option<PathBuf>);
+
+impl PartialFile {
+    fn keep(mut self) {
+        self.0 = None;
+    }
+
+    async fn discard(mut self) {
+        if let Some(path) = self.0.take() {
+            // A join error means the removal panicked; the sweep collects the file then.
+            let _ = tokio::task::spawn_blocking(move || remove_partial(&path)).await;
+        }
+    }
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            // No await in drop: remove in the background when a runtime is at hand.
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn_blocking(move || remove_partial(&path))),
+                Err(_) => remove_partial(&path),
+            }
+        }
+    }
 }
 
 impl FsBlobs {
@@ -71,47 +93,57 @@ fn fan_out(id: &str) -> &str {
     &id[..id.len().min(2)]
 }
 
-/// Writes the pieces arriving on `rx` into a new file at `path` and makes it durable.
-/// Runs on the blocking pool.
-fn write_file(path: &Path, mut rx: mpsc::Receiver<Piece>) -> io::Result<u64> {
-    let fan_dir = path
-        .parent()
-        .ok_or_else(|| io::Error::other("blob path has no parent"))?;
-    let created_dir = match fs::create_dir(fan_dir) {
-        Ok(()) => true,
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+/// Creates the new, empty file of a blob, making a newly created fan-out directory durable.
+fn create_file(path: &Path) -> io::Result<File> {
+    let fan_dir = parent(path)?;
+    match fs::create_dir(fan_dir) {
+        Ok(()) => File::open(parent(fan_dir)?)?.sync_all()?,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(e),
-    };
-    if created_dir {
-        if let Some(root) = fan_dir.parent() {
-            File::open(root)?.sync_all()?;
-        }
     }
-    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
-    let written = fill(&mut file, &mut rx).and_then(|size| {
-        file.sync_all()?;
-        File::open(fan_dir)?.sync_all()?;
-        Ok(size)
-    });
-    if written.is_err() {
-        drop(file);
-        remove_ignoring_missing(path)?;
-    }
-    written
+    OpenOptions::new().write(true).create_new(true).open(path)
 }
 
-/// Copies the pieces into `file` until `End`, returning the byte count.
-fn fill(file: &mut File, rx: &mut mpsc::Receiver<Piece>) -> io::Result<u64> {
+fn parent(path: &Path) -> io::Result<&Path> {
+    path.parent()
+        .ok_or_else(|| io::Error::other(format!("{} has no parent", path.display())))
+}
+
+/// Copies `body` into `file` in batches on the blocking pool, then makes the file and its
+/// directory entry durable. No thread waits on the client between batches.
+async fn fill(file: File, path: &Path, mut body: ByteStream) -> Result<u64> {
+    let file = Arc::new(file);
+    let mut batch = Vec::new();
+    let mut batch_len = 0;
     let mut size = 0u64;
-    loop {
-        match rx.blocking_recv() {
-            Some(Piece::Data(chunk)) => {
-                file.write_all(&chunk)?;
-                size += chunk.len() as u64;
-            }
-            Some(Piece::End) => return Ok(size),
-            None => return Err(io::Error::other("blob write abandoned")),
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(StoreError::Body)?;
+        size += chunk.len() as u64;
+        batch_len += chunk.len();
+        batch.push(chunk);
+        if batch_len >= WRITE_BATCH {
+            let (file, chunks) = (file.clone(), std::mem::take(&mut batch));
+            batch_len = 0;
+            blocking(move || write_chunks(&file, &chunks)).await?;
         }
+    }
+    let fan_dir = parent(path)?.to_path_buf();
+    blocking(move || {
+        write_chunks(&file, &batch)?;
+        file.sync_all()?;
+        File::open(fan_dir)?.sync_all()
+    })
+    .await?;
+    Ok(size)
+}
+
+fn write_chunks(mut file: &File, chunks: &[Bytes]) -> io::Result<()> {
+    chunks.iter().try_for_each(|c| file.write_all(c))
+}
+
+fn remove_partial(path: &Path) {
+    if let Err(e) = remove_ignoring_missing(path) {
+        tracing::warn!(path = %path.display(), error = %e, "could not remove a partial blob; the sweep will");
     }
 }
 
@@ -164,36 +196,20 @@ async fn blocking<T: Send + 'static>(
 
 #[async_trait]
 impl BlobStore for FsBlobs {
-    async fn write(&self, id: &str, mut body: ByteStream) -> Result<u64> {
+    async fn write(&self, id: &str, body: ByteStream) -> Result<u64> {
         let path = self.path(id)?;
-        let (tx, rx) = mpsc::channel(WRITE_QUEUE);
-        let writer = tokio::task::spawn_blocking(move || write_file(&path, rx));
-        let mut body_error = None;
-        while let Some(item) = body.next().await {
-            match item {
-                Ok(chunk) if chunk.is_empty() => {}
-                // A send fails only when the writer stopped early; its result says why.
-                Ok(chunk) => {
-                    if tx.send(Piece::Data(chunk)).await.is_err() {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    body_error = Some(e);
-                    break;
-                }
-            }
+        let file = blocking({
+            let path = path.clone();
+            move || create_file(&path)
+        })
+        .await?;
+        let partial = PartialFile(Some(path.clone()));
+        let written = fill(file, &path, body).await;
+        match written {
+            Ok(_) => partial.keep(),
+            Err(_) => partial.discard().await,
         }
-        if body_error.is_none() {
-            // Ignored for the same reason: the writer's result is the answer.
-            let _ = tx.send(Piece::End).await;
-        }
-        drop(tx);
-        let written = writer.await.map_err(io::Error::other)?;
-        match body_error {
-            Some(e) => Err(StoreError::Body(e)),
-            None => Ok(written?),
-        }
+        written
     }
 
     async fn read(&self, id: &str, offset: u64, len: u64) -> Result<ByteStream> {
@@ -268,16 +284,16 @@ mod tests {
     async fn writes_reads_in_bounded_chunks_and_deletes() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = FsBlobs::open(dir.path()).unwrap();
-        let data: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..2_500_000u32).map(|i| (i % 251) as u8).collect();
         let parts = data
             .chunks(100_000)
             .map(|c| Ok(Bytes::copy_from_slice(c)))
             .collect();
-        assert_eq!(blobs.write("abc123", body(parts)).await.unwrap(), 700_000);
+        assert_eq!(blobs.write("abc123", body(parts)).await.unwrap(), 2_500_000);
         assert!(dir.path().join("ab").join("abc123").is_file());
 
         let chunks: Vec<Bytes> = blobs
-            .read("abc123", 0, 700_000)
+            .read("abc123", 0, 2_500_000)
             .await
             .unwrap()
             .try_collect()
@@ -286,18 +302,20 @@ mod tests {
         assert!(chunks.iter().all(|c| c.len() as u64 <= READ_CHUNK));
         assert_eq!(chunks.concat(), data);
         let part: Vec<Bytes> = blobs
-            .read("abc123", 300_001, 5)
+            .read("abc123", 1_300_001, 5)
             .await
             .unwrap()
             .try_collect()
             .await
             .unwrap();
-        assert_eq!(part.concat(), &data[300_001..300_006]);
-        assert!(blobs.read("abc123", 699_999, 2).await.is_err());
+        assert_eq!(part.concat(), &data[1_300_001..1_300_006]);
+        assert!(blobs.read("abc123", 2_499_999, 2).await.is_err());
         assert!(blobs.read("abc123", u64::MAX, 2).await.is_err());
 
-        // Ids are never reused: a second write under the same id is refused.
+        // Ids are never reused: a second write under the same id is refused, and the
+        // refusal leaves the existing blob alone.
         assert!(blobs.write("abc123", body(vec![])).await.is_err());
+        assert!(blobs.read("abc123", 0, 2_500_000).await.is_ok());
 
         blobs.delete("abc123").await.unwrap();
         blobs.delete("abc123").await.unwrap();
@@ -330,13 +348,12 @@ mod tests {
         let blobs = FsBlobs::open(dir.path()).unwrap();
         let never_ends: ByteStream =
             Box::pin(stream::iter([Ok(Bytes::from_static(b"x"))]).chain(stream::pending()));
-        let write = blobs.write("abandoned", never_ends);
-        assert!(
-            tokio::time::timeout(std::time::Duration::from_millis(100), write)
-                .await
-                .is_err()
-        );
-        // The writer thread notices the closed channel and removes its file.
+        let mut write = blobs.write("abandoned", never_ends);
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(200), &mut write).await;
+        assert!(waited.is_err());
+        assert_eq!(files_under(dir.path()), 1);
+        // Dropping the write, as hyper does when the client goes away, removes its file.
+        drop(write);
         for _ in 0..100 {
             if files_under(dir.path()) == 0 {
                 return;
