@@ -2,8 +2,8 @@
 //!
 //! One implementation of the S3/COS listing rules for every backend: a backend only has to
 //! scan its ordered index. Keys that roll up into a common prefix are skipped by restarting the
-//! scan just past the prefix, so a listing costs a few batches per returned entry however many
-//! keys hide under one prefix.
+//! scan just past the prefix, so each common prefix costs at most one batch of reads however
+//! many keys hide under it.
 
 use crate::meta::{MetaStore, ObjectRecord, ScanFrom};
 use crate::Result;
@@ -79,13 +79,13 @@ pub async fn list(meta: &dyn MetaStore, bucket: &str, q: &ListQuery) -> Result<L
     while let Some(from) = cursor.scan_from() {
         let limit = batch.min((q.max_keys - count).saturating_add(1));
         let rows = meta.scan_objects(bucket, prefix, from, limit).await?;
+        // A short batch was the end of the prefix's keys.
         let next = match rows.last() {
-            Some(_) if rows.len() < limit => Cursor::End,
-            None => Cursor::End,
-            Some((key, _)) => match common_prefix(key, prefix, delimiter) {
+            Some((key, _)) if rows.len() == limit => match common_prefix(key, prefix, delimiter) {
                 Some(cp) => skip_past(cp),
                 None => Cursor::After(key.clone()),
             },
+            _ => Cursor::End,
         };
         for (key, rec) in rows {
             let cp = common_prefix(&key, prefix, delimiter);

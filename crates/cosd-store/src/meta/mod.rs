@@ -111,7 +111,9 @@ pub trait MetaStore: Send + Sync + 'static {
 
     /// A bucket configuration document (`cors`, `acl`, `policy`, …) as stored bytes.
     async fn get_bucket_config(&self, bucket: &str, kind: &str) -> Result<Option<Vec<u8>>>;
-    /// Replaces (`Some`) or removes (`None`) a bucket configuration document.
+    /// Replaces (`Some`) or removes (`None`) a bucket configuration document;
+    /// [`crate::StoreError::NoSuchBucket`] if the bucket does not exist, so no configuration
+    /// outlives its bucket.
     async fn put_bucket_config(
         &self,
         bucket: &str,
@@ -130,7 +132,8 @@ pub trait MetaStore: Send + Sync + 'static {
     ) -> Result<Option<ObjectRecord>>;
     /// Removes an object entry, returning it if it existed.
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>>;
-    /// Up to `limit` entries whose key starts with `prefix`, in byte order of the key.
+    /// Up to `limit` entries whose key starts with `prefix`, in byte order of the key,
+    /// beginning where `from` says (a `from` key below `prefix` means the prefix's first key).
     async fn scan_objects(
         &self,
         bucket: &str,

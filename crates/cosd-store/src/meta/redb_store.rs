@@ -181,8 +181,6 @@ impl MetaStore for RedbMeta {
         .await
     }
 
-    /// [`StoreError::NoSuchBucket`] if the bucket is gone, so no configuration outlives its
-    /// bucket.
     async fn put_bucket_config(
         &self,
         bucket: &str,
