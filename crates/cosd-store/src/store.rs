@@ -121,7 +121,8 @@ impl Store {
     }
 
     /// Copies an object's content into a new entry with `attrs`. The data is copied into a
-    /// blob of its own: entries never share blobs, so deleting one never breaks another.
+    /// blob of its own: entries never share blobs, so deleting one never breaks another. The
+    /// copy's ETag is the MD5 of the content, as for a PUT, even from a multipart source.
     pub async fn copy_object(
         &self,
         src_rec: &ObjectRecord,
@@ -146,7 +147,8 @@ impl Store {
     /// Deletes every blob older than `grace` that no entry references, returning how many.
     ///
     /// The grace period protects blobs still being written or not yet committed, including by
-    /// other nodes sharing the backends; it must exceed the longest write.
+    /// other nodes sharing the backends. A blob's age counts from its last write, so the grace
+    /// must exceed the longest stall of an upload plus the time its commit takes.
     pub async fn sweep_orphans(&self, grace: Duration) -> Result<usize> {
         let before = SystemTime::now().checked_sub(grace).unwrap_or(UNIX_EPOCH);
         let mut removed = 0;
