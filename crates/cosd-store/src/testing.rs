@@ -1,6 +1,7 @@
-//! The backend conformance suite: what every [`MetaStore`]/[`BlobStore`] pair must do, as one
-//! function a backend's tests call with a fresh, empty [`Store`]. Enabled by the `testing`
-//! feature so other crates (and future backends) can reuse it from their own tests.
+//! The backend conformance suite: what every [`crate::MetaStore`] and [`crate::BlobStore`]
+//! pair must do, as one function a backend's tests call with a fresh, empty [`Store`].
+//! Enabled by the `testing` feature so other crates (and future backends) can reuse it from
+//! their own tests.
 //!
 //! It panics on the first violation, like any test.
 
