@@ -112,6 +112,7 @@ pub struct HashingStream {
 }
 
 impl HashingStream {
+    /// Wraps `inner`; the handle yields the digest once the stream has ended.
     pub fn new(inner: ByteStream) -> (Self, DigestHandle) {
         let done = DigestHandle::default();
         let stream = Self {

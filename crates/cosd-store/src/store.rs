@@ -27,6 +27,7 @@ pub struct PutResult {
 }
 
 impl Store {
+    /// Combines any metadata backend with any blob backend.
     pub fn new(meta: Arc<dyn MetaStore>, blobs: Arc<dyn BlobStore>) -> Self {
         Self { meta, blobs }
     }
