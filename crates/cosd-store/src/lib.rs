@@ -16,11 +16,15 @@ pub mod hash;
 pub mod list;
 pub mod meta;
 mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
-pub use blob::{BlobStore, ByteStream};
-pub use hash::{crc64, BlobDigest};
-pub use list::{ListPage, ListQuery};
-pub use meta::{BucketRecord, ContentHeaders, MetaStore, ObjectRecord, Segment};
+pub use blob::{BlobStore, ByteStream, FsBlobs};
+pub use hash::{crc64, crc64_combine, BlobDigest, DigestHandle, HashingStream};
+pub use list::{list, ListPage, ListQuery};
+pub use meta::{
+    BucketRecord, ContentHeaders, MetaStore, ObjectAttrs, ObjectRecord, RedbMeta, ScanFrom, Segment,
+};
 pub use store::{PutResult, Store};
 
 /// Errors a storage operation can report. Protocol layers map these to COS error codes.

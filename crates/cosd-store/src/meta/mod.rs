@@ -56,14 +56,23 @@ pub struct ObjectRecord {
     pub crc64: u64,
     /// Last modification, milliseconds since the Unix epoch.
     pub modified_ms: i64,
+    /// What the client set on the object; flattened so the stored JSON keeps one flat shape.
+    #[serde(flatten)]
+    pub attrs: ObjectAttrs,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+}
+
+/// The client-chosen attributes of an object: what a PUT or a copy with `REPLACED` metadata
+/// sets, kept apart from what the store measures (size, digests, segments).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectAttrs {
     #[serde(default)]
     pub content: ContentHeaders,
     /// User metadata, names lower-cased and without the `x-cos-meta-` prefix, in request order.
     #[serde(default)]
     pub user_meta: Vec<(String, String)>,
     pub storage_class: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version_id: Option<String>,
 }
 
 impl ObjectRecord {
@@ -102,18 +111,29 @@ pub trait MetaStore: Send + Sync + 'static {
 
     /// A bucket configuration document (`cors`, `acl`, `policy`, …) as stored bytes.
     async fn get_bucket_config(&self, bucket: &str, kind: &str) -> Result<Option<Vec<u8>>>;
-    /// Replaces (`Some`) or removes (`None`) a bucket configuration document.
-    async fn put_bucket_config(&self, bucket: &str, kind: &str, value: Option<Vec<u8>>)
-        -> Result<()>;
+    /// Replaces (`Some`) or removes (`None`) a bucket configuration document;
+    /// [`crate::StoreError::NoSuchBucket`] if the bucket does not exist, so no configuration
+    /// outlives its bucket.
+    async fn put_bucket_config(
+        &self,
+        bucket: &str,
+        kind: &str,
+        value: Option<Vec<u8>>,
+    ) -> Result<()>;
 
     async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>>;
     /// Commits an object entry, returning the entry it replaced (whose blobs the caller may
     /// now delete). [`crate::StoreError::NoSuchBucket`] if the bucket is gone.
-    async fn put_object(&self, bucket: &str, key: &str, rec: ObjectRecord)
-        -> Result<Option<ObjectRecord>>;
+    async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        rec: ObjectRecord,
+    ) -> Result<Option<ObjectRecord>>;
     /// Removes an object entry, returning it if it existed.
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>>;
-    /// Up to `limit` entries whose key starts with `prefix`, in byte order of the key.
+    /// Up to `limit` entries whose key starts with `prefix`, in byte order of the key,
+    /// beginning where `from` says (a `from` key below `prefix` means the prefix's first key).
     async fn scan_objects(
         &self,
         bucket: &str,

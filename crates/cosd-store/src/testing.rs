@@ -1,0 +1,531 @@
+//! The backend conformance suite: what every [`crate::MetaStore`] and [`crate::BlobStore`]
+//! pair must do, as one function a backend's tests call with a fresh, empty [`Store`].
+//! Enabled by the `testing` feature so other crates (and future backends) can reuse it from
+//! their own tests.
+//!
+//! It panics on the first violation, like any test.
+
+use crate::list::{list, ListQuery};
+use crate::meta::{BucketRecord, ContentHeaders, ObjectAttrs, ObjectRecord, ScanFrom, Segment};
+use crate::{ByteStream, Store, StoreError};
+use bytes::Bytes;
+use futures_util::{stream, TryStreamExt};
+use std::collections::BTreeSet;
+use std::io;
+use std::time::{Duration, SystemTime};
+
+/// Runs every check against `store`, which must start empty. It leaves a few buckets and
+/// objects behind, so a persistent backend can compare [`snapshot`]s across a reopen.
+pub async fn conformance(store: &Store) {
+    buckets(store).await;
+    configs(store).await;
+    objects(store).await;
+    scan_bounds(store).await;
+    bad_digest(store).await;
+    failing_body(store).await;
+    copy(store).await;
+    ranged_reads_across_segments(store).await;
+    listing(store).await;
+    sweep(store).await;
+}
+
+/// Everything a store holds that the suite can enumerate: each bucket with its `cors`
+/// configuration and its objects with their content.
+pub type Snapshot = Vec<(
+    BucketRecord,
+    Option<Vec<u8>>,
+    Vec<(String, ObjectRecord, Vec<u8>)>,
+)>;
+
+/// Reads back the whole store (see [`Snapshot`]).
+pub async fn snapshot(store: &Store) -> Snapshot {
+    let mut out = Vec::new();
+    for b in store.meta.list_buckets().await.unwrap() {
+        let cors = store.meta.get_bucket_config(&b.name, "cors").await.unwrap();
+        let q = ListQuery {
+            max_keys: usize::MAX,
+            ..ListQuery::default()
+        };
+        let mut objects = Vec::new();
+        for (key, rec) in list(store.meta.as_ref(), &b.name, &q)
+            .await
+            .unwrap()
+            .objects
+        {
+            let content = read_all(store, &rec, 0, rec.size).await;
+            objects.push((key, rec, content));
+        }
+        out.push((b, cors, objects));
+    }
+    out
+}
+
+fn bucket(name: &str) -> BucketRecord {
+    BucketRecord {
+        name: name.into(),
+        owner: "1250000000".into(),
+        region: "ap-guangzhou".into(),
+        created_ms: 1_700_000_000_000,
+    }
+}
+
+fn attrs(content_type: &str) -> ObjectAttrs {
+    ObjectAttrs {
+        content: ContentHeaders {
+            content_type: Some(content_type.into()),
+            ..ContentHeaders::default()
+        },
+        user_meta: vec![("color".into(), "blue".into()), ("a".into(), "1".into())],
+        storage_class: "STANDARD".into(),
+    }
+}
+
+fn body(chunks: &[&[u8]]) -> ByteStream {
+    let chunks: Vec<io::Result<Bytes>> = chunks
+        .iter()
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    Box::pin(stream::iter(chunks))
+}
+
+async fn put(store: &Store, bucket: &str, key: &str, data: &[u8]) -> ObjectRecord {
+    store
+        .put_object(bucket, key, body(&[data]), None, attrs("text/plain"))
+        .await
+        .unwrap()
+        .record
+}
+
+async fn read_all(store: &Store, rec: &ObjectRecord, offset: u64, len: u64) -> Vec<u8> {
+    let chunks: Vec<Bytes> = store
+        .read(rec, offset, len)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    chunks.concat()
+}
+
+/// Every blob the blob store holds, whatever its age.
+async fn all_blobs(store: &Store) -> BTreeSet<String> {
+    let future = SystemTime::now() + Duration::from_secs(24 * 3600);
+    store
+        .blobs
+        .list_older_than(future)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+async fn buckets(store: &Store) {
+    let m = &store.meta;
+    assert!(
+        m.list_buckets().await.unwrap().is_empty(),
+        "the suite needs an empty store"
+    );
+    for name in ["beta-1250000000", "alpha-1250000000", "gamma-1250000000"] {
+        m.create_bucket(bucket(name)).await.unwrap();
+    }
+    let dup = m.create_bucket(bucket("alpha-1250000000")).await;
+    assert!(matches!(dup, Err(StoreError::BucketExists { ref owner }) if owner == "1250000000"));
+    assert_eq!(
+        m.get_bucket("alpha-1250000000").await.unwrap(),
+        Some(bucket("alpha-1250000000"))
+    );
+    assert_eq!(m.get_bucket("missing-1250000000").await.unwrap(), None);
+    let names: Vec<String> = m
+        .list_buckets()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["alpha-1250000000", "beta-1250000000", "gamma-1250000000"]
+    );
+
+    assert!(matches!(
+        m.delete_bucket("missing-1250000000").await,
+        Err(StoreError::NoSuchBucket)
+    ));
+    put(store, "beta-1250000000", "k", b"v").await;
+    assert!(matches!(
+        m.delete_bucket("beta-1250000000").await,
+        Err(StoreError::BucketNotEmpty)
+    ));
+    store.delete_object("beta-1250000000", "k").await.unwrap();
+    m.put_bucket_config("beta-1250000000", "cors", Some(b"<x/>".to_vec()))
+        .await
+        .unwrap();
+    m.delete_bucket("beta-1250000000").await.unwrap();
+    m.delete_bucket("gamma-1250000000").await.unwrap();
+    assert_eq!(m.get_bucket("beta-1250000000").await.unwrap(), None);
+    // A bucket created again under the same name starts without the old configuration.
+    m.create_bucket(bucket("beta-1250000000")).await.unwrap();
+    assert_eq!(
+        m.get_bucket_config("beta-1250000000", "cors")
+            .await
+            .unwrap(),
+        None
+    );
+    m.delete_bucket("beta-1250000000").await.unwrap();
+    assert!(all_blobs(store).await.is_empty());
+}
+
+async fn configs(store: &Store) {
+    let m = &store.meta;
+    let b = "alpha-1250000000";
+    assert_eq!(m.get_bucket_config(b, "cors").await.unwrap(), None);
+    m.put_bucket_config(b, "cors", Some(b"one".to_vec()))
+        .await
+        .unwrap();
+    m.put_bucket_config(b, "acl", Some(b"acl".to_vec()))
+        .await
+        .unwrap();
+    m.put_bucket_config(b, "cors", Some(b"two".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(
+        m.get_bucket_config(b, "cors").await.unwrap(),
+        Some(b"two".to_vec())
+    );
+    m.put_bucket_config(b, "acl", None).await.unwrap();
+    assert_eq!(m.get_bucket_config(b, "acl").await.unwrap(), None);
+    assert_eq!(
+        m.get_bucket_config(b, "cors").await.unwrap(),
+        Some(b"two".to_vec())
+    );
+    let orphan = m
+        .put_bucket_config("missing-1250000000", "cors", Some(vec![]))
+        .await;
+    assert!(matches!(orphan, Err(StoreError::NoSuchBucket)));
+}
+
+async fn objects(store: &Store) {
+    let b = "alpha-1250000000";
+    let key = "docs/日本語 ?&=.txt";
+    let first = store
+        .put_object(
+            b,
+            key,
+            body(&[b"hello ", b"", b"world"]),
+            None,
+            attrs("text/plain"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.replaced, None);
+    let rec = first.record;
+    assert_eq!(rec.size, 11);
+    assert_eq!(rec.etag, "5eb63bbbe01eeed093cb22bb8f5acdc3");
+    assert_eq!(rec.crc64, crate::crc64(b"hello world"));
+    assert_eq!(rec.attrs, attrs("text/plain"));
+    assert_eq!(rec.segments.len(), 1);
+    assert!(rec.modified_ms > 0);
+    assert_eq!(
+        store.meta.get_object(b, key).await.unwrap(),
+        Some(rec.clone())
+    );
+    assert_eq!(read_all(store, &rec, 0, 11).await, b"hello world");
+    assert_eq!(read_all(store, &rec, 6, 5).await, b"world");
+    assert!(store.read(&rec, 6, 6).await.is_err());
+    assert!(store.meta.blob_in_use(&rec.segments[0].blob).await.unwrap());
+
+    // Overwrite: the new entry wins and the old blob is gone.
+    let second = store
+        .put_object(b, key, body(&[b"bye"]), Some(md5(b"bye")), attrs("text/x"))
+        .await
+        .unwrap();
+    assert_eq!(second.replaced, Some(rec.clone()));
+    assert_eq!(
+        store.meta.get_object(b, key).await.unwrap(),
+        Some(second.record.clone())
+    );
+    assert_eq!(all_blobs(store).await, blob_set(&second.record));
+    assert!(!store.meta.blob_in_use(&rec.segments[0].blob).await.unwrap());
+
+    // An empty object.
+    let empty = put(store, b, "empty", b"").await;
+    assert_eq!(
+        (empty.size, empty.etag.as_str()),
+        (0, "d41d8cd98f00b204e9800998ecf8427e")
+    );
+    assert!(read_all(store, &empty, 0, 0).await.is_empty());
+
+    // Delete: entry first, then blob; deleting again finds nothing.
+    let removed = store.delete_object(b, key).await.unwrap();
+    assert_eq!(removed, Some(second.record.clone()));
+    assert_eq!(store.meta.get_object(b, key).await.unwrap(), None);
+    assert_eq!(store.delete_object(b, key).await.unwrap(), None);
+    assert_eq!(all_blobs(store).await, blob_set(&empty));
+
+    // A PUT to a missing bucket fails before writing anything.
+    let missing = store
+        .put_object(
+            "missing-1250000000",
+            "k",
+            body(&[b"x"]),
+            None,
+            ObjectAttrs::default(),
+        )
+        .await;
+    assert!(matches!(missing, Err(StoreError::NoSuchBucket)));
+    assert_eq!(all_blobs(store).await, blob_set(&empty));
+    store.delete_object(b, "empty").await.unwrap();
+}
+
+async fn scan_bounds(store: &Store) {
+    let m = &store.meta;
+    m.create_bucket(bucket("scan-1250000000")).await.unwrap();
+    m.create_bucket(bucket("scan-1250000000x")).await.unwrap();
+    for key in ["a", "a/1", "a/2", "a/3", "a0", "b", "\u{10FFFF}"] {
+        put(store, "scan-1250000000", key, key.as_bytes()).await;
+    }
+    // A bucket whose name extends the other's must not leak into its scans.
+    put(store, "scan-1250000000x", "a/9", b"").await;
+    let scan = |prefix: &'static str, from: ScanFrom<'static>, limit: usize| async move {
+        let rows = m
+            .scan_objects("scan-1250000000", prefix, from, limit)
+            .await
+            .unwrap();
+        rows.into_iter().map(|(k, _)| k).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        scan("", ScanFrom::Start, 100).await,
+        ["a", "a/1", "a/2", "a/3", "a0", "b", "\u{10FFFF}"]
+    );
+    assert_eq!(
+        scan("a/", ScanFrom::Start, 100).await,
+        ["a/1", "a/2", "a/3"]
+    );
+    assert_eq!(scan("a/", ScanFrom::Start, 2).await, ["a/1", "a/2"]);
+    assert_eq!(
+        scan("a/", ScanFrom::After("a/1"), 100).await,
+        ["a/2", "a/3"]
+    );
+    assert_eq!(
+        scan("a/", ScanFrom::AtLeast("a/2"), 100).await,
+        ["a/2", "a/3"]
+    );
+    assert_eq!(
+        scan("a/", ScanFrom::After("a/15"), 100).await,
+        ["a/2", "a/3"]
+    );
+    assert_eq!(
+        scan("a/", ScanFrom::After("a"), 100).await,
+        ["a/1", "a/2", "a/3"]
+    );
+    assert_eq!(
+        scan("a/", ScanFrom::AtLeast("0"), 100).await,
+        ["a/1", "a/2", "a/3"]
+    );
+    assert_eq!(
+        scan("a/", ScanFrom::After("a/3"), 100).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        scan("a/", ScanFrom::AtLeast("b"), 100).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(scan("", ScanFrom::After("b"), 100).await, ["\u{10FFFF}"]);
+    assert_eq!(scan("", ScanFrom::Start, 0).await, Vec::<String>::new());
+    assert_eq!(scan("c", ScanFrom::Start, 100).await, Vec::<String>::new());
+}
+
+async fn bad_digest(store: &Store) {
+    let b = "alpha-1250000000";
+    let kept = put(store, b, "digest", b"original").await;
+    let before = all_blobs(store).await;
+    let bad = store
+        .put_object(
+            b,
+            "digest",
+            body(&[b"changed"]),
+            Some(md5(b"other")),
+            ObjectAttrs::default(),
+        )
+        .await;
+    assert!(matches!(bad, Err(StoreError::BadDigest)));
+    let fresh = store
+        .put_object(
+            b,
+            "digest-new",
+            body(&[b"changed"]),
+            Some([0; 16]),
+            ObjectAttrs::default(),
+        )
+        .await;
+    assert!(matches!(fresh, Err(StoreError::BadDigest)));
+    assert_eq!(
+        store.meta.get_object(b, "digest").await.unwrap(),
+        Some(kept)
+    );
+    assert_eq!(store.meta.get_object(b, "digest-new").await.unwrap(), None);
+    assert_eq!(all_blobs(store).await, before);
+}
+
+/// The error a protocol layer would put in a failing body stream.
+#[derive(Debug, thiserror::Error)]
+#[error("chunk signature does not match")]
+struct ChunkSignature;
+
+async fn failing_body(store: &Store) {
+    let b = "alpha-1250000000";
+    let before = all_blobs(store).await;
+    let chunks = vec![
+        Ok(Bytes::from_static(b"some bytes")),
+        Err(io::Error::other(ChunkSignature)),
+    ];
+    let failed = store
+        .put_object(
+            b,
+            "failing",
+            Box::pin(stream::iter(chunks)),
+            None,
+            ObjectAttrs::default(),
+        )
+        .await;
+    let Err(StoreError::Body(e)) = failed else {
+        panic!("expected StoreError::Body, got {failed:?}");
+    };
+    assert!(e
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<ChunkSignature>())
+        .is_some());
+    assert_eq!(store.meta.get_object(b, "failing").await.unwrap(), None);
+    assert_eq!(all_blobs(store).await, before);
+}
+
+async fn copy(store: &Store) {
+    let b = "alpha-1250000000";
+    let src = put(store, b, "copy-src", b"copied content").await;
+    let copied = store
+        .copy_object(&src, b, "copy-dst", attrs("image/png"))
+        .await
+        .unwrap();
+    let dst = copied.record;
+    assert_eq!(copied.replaced, None);
+    assert_eq!(
+        (dst.size, &dst.etag, dst.crc64),
+        (src.size, &src.etag, src.crc64)
+    );
+    assert_eq!(dst.attrs, attrs("image/png"));
+    assert!(blob_set(&dst).is_disjoint(&blob_set(&src)));
+    store.delete_object(b, "copy-src").await.unwrap();
+    assert_eq!(read_all(store, &dst, 0, dst.size).await, b"copied content");
+    let missing = store
+        .copy_object(&dst, "missing-1250000000", "k", ObjectAttrs::default())
+        .await;
+    assert!(matches!(missing, Err(StoreError::NoSuchBucket)));
+}
+
+async fn ranged_reads_across_segments(store: &Store) {
+    let b = "alpha-1250000000";
+    let parts: [&[u8]; 3] = [b"0123", b"456789", b"abcde"];
+    let mut segments = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let blob = format!("segtest{i}");
+        let size = store.blobs.write(&blob, body(&[part])).await.unwrap();
+        segments.push(Segment { blob, size });
+    }
+    let whole = parts.concat();
+    let rec = ObjectRecord {
+        segments,
+        size: whole.len() as u64,
+        etag: "0123456789abcdef0123456789abcdef-3".into(),
+        crc64: crate::crc64(&whole),
+        modified_ms: 1,
+        attrs: attrs("application/octet-stream"),
+        version_id: None,
+    };
+    assert_eq!(
+        store
+            .meta
+            .put_object(b, "multi", rec.clone())
+            .await
+            .unwrap(),
+        None
+    );
+    let rec = store.meta.get_object(b, "multi").await.unwrap().unwrap();
+    for (offset, len) in [
+        (0, 15),
+        (0, 4),
+        (3, 2),
+        (4, 6),
+        (2, 11),
+        (9, 6),
+        (14, 1),
+        (15, 0),
+        (7, 0),
+    ] {
+        let expected = &whole[offset..offset + len];
+        assert_eq!(
+            read_all(store, &rec, offset as u64, len as u64).await,
+            expected,
+            "{offset}+{len}"
+        );
+    }
+    assert!(store.read(&rec, 10, 6).await.is_err());
+    assert!(store.read(&rec, u64::MAX, 2).await.is_err());
+}
+
+async fn listing(store: &Store) {
+    let b = "scan-1250000000";
+    let q = ListQuery {
+        prefix: String::new(),
+        delimiter: Some("/".into()),
+        after: None,
+        max_keys: 3,
+    };
+    let page = list(store.meta.as_ref(), b, &q).await.unwrap();
+    let keys: Vec<&str> = page.objects.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["a", "a0"]);
+    assert_eq!(page.common_prefixes, ["a/"]);
+    assert_eq!(page.next_marker.as_deref(), Some("a0"));
+}
+
+async fn sweep(store: &Store) {
+    // Blob modification times may be as coarse as one second, hence the long waits.
+    let live = all_blobs(store).await;
+    store
+        .blobs
+        .write("orphanold", body(&[b"old"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .sweep_orphans(Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        0
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    store
+        .blobs
+        .write("orphannew", body(&[b"new"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .sweep_orphans(Duration::from_millis(1500))
+            .await
+            .unwrap(),
+        1
+    );
+    let mut expected = live;
+    expected.insert("orphannew".into());
+    assert_eq!(all_blobs(store).await, expected);
+    store.blobs.delete("orphannew").await.unwrap();
+}
+
+fn md5(data: &[u8]) -> [u8; 16] {
+    use md5::{Digest, Md5};
+    Md5::digest(data).into()
+}
+
+fn blob_set(rec: &ObjectRecord) -> BTreeSet<String> {
+    rec.blob_ids().map(str::to_owned).collect()
+}
