@@ -1,1 +1,445 @@
-//! COS signature v5.
+//! COS signature v5 (`q-sign-algorithm=sha1`, cos-api.md §3): verification wherever the
+//! signature travels — the `Authorization` header, the seven `q-*` query parameters of a
+//! presigned URL, or the merged `sign=` parameter — and the matching client-side signing.
+//!
+//! The algorithm:
+//! * SignKey = hex(HMAC-SHA1(SecretKey, KeyTime))
+//! * HttpString = lower(method) `\n` decoded path `\n` HttpParameters `\n` HttpHeaders `\n`
+//! * StringToSign = `sha1\n` KeyTime `\n` hex(SHA1(HttpString)) `\n`
+//! * Signature = hex(HMAC-SHA1(SignKey as its hex text, StringToSign))
+//!
+//! KeyTime is `q-key-time`, as the GO SDK computes it (the other SDKs send equal sign and key
+//! times). Since `q-sign-time` is then covered by no MAC, the validity window enforced is the
+//! intersection of both ranges: editing `q-sign-time` cannot extend a captured signature.
+
+use super::primitives::{
+    decode, decode_str, encode, header_str, join_sorted_pairs, mac, mac_matches_hex,
+    raw_query_pairs, request_host, unix_secs, HmacSha1, MAX_AUTHORIZATION_LEN, MAX_SIGNED_NAMES,
+};
+use super::{
+    Authenticated, BodyCheck, Keyring, Principal, RequestHead, RequestToSign, MAX_CLOCK_SKEW_SECS,
+};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use hmac::Mac;
+use sha1::{Digest, Sha1};
+use std::borrow::Cow;
+use std::iter;
+use std::time::SystemTime;
+
+/// The only `q-sign-algorithm` COS defines.
+const ALGORITHM: &str = "sha1";
+
+/// The fields of an authorization string, in the order SDKs write them. They are also the query
+/// parameters of a presigned URL, and as such never part of the signed parameters.
+const FIELDS: [&str; 7] = [
+    "q-sign-algorithm",
+    "q-ak",
+    "q-sign-time",
+    "q-key-time",
+    "q-header-list",
+    "q-url-param-list",
+    "q-signature",
+];
+
+/// The query parameter of the merged form: the whole authorization string, URL-encoded.
+const MERGED_PARAM: &str = "sign";
+
+/// Where the signature was found, which decides how a malformed one is reported.
+#[derive(Debug, Clone, Copy)]
+enum Form {
+    Header,
+    Query,
+}
+
+impl Form {
+    fn malformed(self, what: impl std::fmt::Display) -> ApiError {
+        match self {
+            Form::Header => ApiError::with_message(
+                ErrorCode::AuthorizationHeaderMalformed,
+                format!("The authorization header is malformed: {what}."),
+            ),
+            Form::Query => ApiError::with_message(
+                ErrorCode::InvalidArgument,
+                format!("The query-string signature is malformed: {what}."),
+            ),
+        }
+    }
+}
+
+/// A parsed authorization string.
+#[derive(Debug)]
+struct Authorization {
+    access_key: String,
+    sign_time: (u64, u64),
+    /// `q-key-time` exactly as sent: it is signed as text.
+    key_time: String,
+    key_range: (u64, u64),
+    /// Encoded, lower-cased names; sorted and de-duplicated for lookup.
+    header_list: Vec<String>,
+    param_list: Vec<String>,
+    signature: String,
+}
+
+/// Verifies a COS signature carried in the `Authorization` header.
+pub fn verify_header(
+    head: &RequestHead<'_>,
+    authorization: &str,
+    keys: &dyn Keyring,
+    now: SystemTime,
+) -> ApiResult<Authenticated> {
+    let auth = parse_merged(authorization, Form::Header)?;
+    verify(head, &auth, keys, now)
+}
+
+/// Whether a query string carries a COS signature: any `q-*` field, or a `sign=` parameter
+/// holding an authorization string. A partial signature counts, so that it is rejected as
+/// malformed rather than served as an anonymous request.
+pub fn has_query_signature(query: &str) -> bool {
+    raw_query_pairs(query).any(|(key, value)| {
+        let key = decode_str(key);
+        FIELDS.contains(&&*key) || (key == MERGED_PARAM && is_merged_signature(value))
+    })
+}
+
+/// Verifies a presigned COS URL: the `q-*` query parameters (values percent-decoded, either hex
+/// case), or else the merged `sign=` parameter.
+pub fn verify_query(
+    head: &RequestHead<'_>,
+    keys: &dyn Keyring,
+    now: SystemTime,
+) -> ApiResult<Authenticated> {
+    let query = head.uri.query().unwrap_or("");
+    let split_form = raw_query_pairs(query).any(|(key, _)| FIELDS.contains(&&*decode_str(key)));
+    let auth = if split_form {
+        let fields = raw_query_pairs(query).map(|(k, v)| (decode_str(k), decode_str(v)));
+        parse_fields(fields, Form::Query)?
+    } else {
+        let merged = raw_query_pairs(query)
+            .find(|(key, value)| decode_str(key) == MERGED_PARAM && is_merged_signature(value))
+            .map(|(_, value)| decode_str(value))
+            .ok_or_else(|| Form::Query.malformed("no q-sign-algorithm or sign parameter"))?;
+        parse_merged(&merged, Form::Query)?
+    };
+    verify(head, &auth, keys, now)
+}
+
+fn is_merged_signature(raw_value: &str) -> bool {
+    decode_str(raw_value).starts_with("q-sign-algorithm=")
+}
+
+/// Parses the `&`-joined authorization string (header form, and the decoded `sign=` value).
+fn parse_merged(authorization: &str, form: Form) -> ApiResult<Authorization> {
+    if authorization.len() > MAX_AUTHORIZATION_LEN {
+        return Err(form.malformed(format_args!("longer than {MAX_AUTHORIZATION_LEN} bytes")));
+    }
+    let fields = authorization.split('&').map(|field| {
+        let (key, value) = field.split_once('=').unwrap_or((field, ""));
+        (Cow::Borrowed(key), Cow::Borrowed(value))
+    });
+    parse_fields(fields, form)
+}
+
+/// Picks the seven fields out of `(key, value)` pairs; other keys are ignored, so the unsigned
+/// extras some SDKs append to presigned URLs (`x-cos-security-token`, `clientIP`, …) pass.
+fn parse_fields<'a>(
+    pairs: impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)>,
+    form: Form,
+) -> ApiResult<Authorization> {
+    let mut values: [Option<Cow<'a, str>>; 7] = Default::default();
+    for (key, value) in pairs {
+        if let Some(i) = FIELDS.iter().position(|field| *field == key) {
+            if values[i].replace(value).is_some() {
+                return Err(form.malformed(format_args!("{key} appears twice")));
+            }
+        }
+    }
+    let [algorithm, access_key, sign_time, key_time, header_list, param_list, signature] = values;
+    let required = |value: Option<Cow<'a, str>>, field: &str| {
+        value.ok_or_else(|| form.malformed(format_args!("{field} is missing")))
+    };
+    let algorithm = required(algorithm, "q-sign-algorithm")?;
+    if algorithm != ALGORITHM {
+        return Err(form.malformed(format_args!("q-sign-algorithm must be {ALGORITHM}")));
+    }
+    let access_key = required(access_key, "q-ak")?;
+    if access_key.is_empty() {
+        return Err(form.malformed("q-ak is empty"));
+    }
+    let sign_time = required(sign_time, "q-sign-time")?;
+    let key_time = required(key_time, "q-key-time")?;
+    Ok(Authorization {
+        access_key: access_key.into_owned(),
+        sign_time: parse_time_range(&sign_time)
+            .ok_or_else(|| form.malformed("q-sign-time is not <start>;<end>"))?,
+        key_range: parse_time_range(&key_time)
+            .ok_or_else(|| form.malformed("q-key-time is not <start>;<end>"))?,
+        key_time: key_time.into_owned(),
+        header_list: parse_name_list(&required(header_list, "q-header-list")?)
+            .ok_or_else(|| form.malformed("q-header-list names too many headers"))?,
+        param_list: parse_name_list(&required(param_list, "q-url-param-list")?)
+            .ok_or_else(|| form.malformed("q-url-param-list names too many parameters"))?,
+        signature: required(signature, "q-signature")?.into_owned(),
+    })
+}
+
+/// `<start>;<end>` in Unix seconds.
+fn parse_time_range(s: &str) -> Option<(u64, u64)> {
+    let (start, end) = s.split_once(';')?;
+    Some((start.parse().ok()?, end.parse().ok()?))
+}
+
+/// A `;`-joined list of encoded names, lower-cased, sorted and de-duplicated (the GO SDK repeats
+/// a name once per value); `None` past [`MAX_SIGNED_NAMES`].
+fn parse_name_list(list: &str) -> Option<Vec<String>> {
+    let mut names = Vec::new();
+    for name in list.split(';').filter(|name| !name.is_empty()) {
+        if names.len() == MAX_SIGNED_NAMES {
+            return None;
+        }
+        names.push(name.to_ascii_lowercase());
+    }
+    names.sort_unstable();
+    names.dedup();
+    Some(names)
+}
+
+fn verify(
+    head: &RequestHead<'_>,
+    auth: &Authorization,
+    keys: &dyn Keyring,
+    now: SystemTime,
+) -> ApiResult<Authenticated> {
+    let secret = keys
+        .lookup(&auth.access_key)
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidAccessKeyId))?;
+    check_time(head, auth, unix_secs(now))?;
+
+    let path = decode(head.uri.path());
+    let mut params = signed_params(head.uri.query().unwrap_or(""), &auth.param_list);
+    let params = join_sorted_pairs(&mut params);
+    // SDKs disagree on whether the signed host carries the port: accept either.
+    let sent_host = request_host(head).unwrap_or_default();
+    let mut hosts: Vec<&[u8]> = iter::once(sent_host).chain(strip_port(sent_host)).collect();
+    if auth
+        .header_list
+        .binary_search_by(|name| name.as_str().cmp("host"))
+        .is_err()
+    {
+        hosts.truncate(1);
+    }
+    let matches = hosts.into_iter().any(|host| {
+        let mut headers = signed_headers(head, &auth.header_list, host);
+        let http = http_string(
+            head.method.as_str(),
+            &path,
+            &params,
+            &join_sorted_pairs(&mut headers),
+        );
+        mac_matches_hex(
+            signature_mac(&secret.secret_key, &auth.key_time, &http),
+            &auth.signature,
+        )
+    });
+    if !matches {
+        return Err(ApiError::new(ErrorCode::SignatureDoesNotMatch));
+    }
+    Ok(Authenticated {
+        principal: Principal::Account {
+            account: secret.account,
+            access_key: auth.access_key.clone(),
+        },
+        body: BodyCheck::None,
+    })
+}
+
+/// The validity window is where `q-sign-time` and `q-key-time` overlap (see the module doc);
+/// a `Date` header, if the client sent one, must also be near our clock.
+fn check_time(head: &RequestHead<'_>, auth: &Authorization, now: u64) -> ApiResult<()> {
+    let start = auth.sign_time.0.max(auth.key_range.0);
+    let end = auth.sign_time.1.min(auth.key_range.1);
+    if now > end {
+        return Err(ApiError::new(ErrorCode::RequestExpired));
+    }
+    if start > now.saturating_add(MAX_CLOCK_SKEW_SECS) {
+        return Err(ApiError::with_message(
+            ErrorCode::AccessDenied,
+            "Request is not valid yet: its q-sign-time starts in the future.",
+        ));
+    }
+    let date = header_str(head.headers, "date").and_then(|d| httpdate::parse_http_date(d).ok());
+    if let Some(date) = date {
+        if unix_secs(date).abs_diff(now) > MAX_CLOCK_SKEW_SECS {
+            return Err(ApiError::new(ErrorCode::RequestTimeTooSkewed));
+        }
+    }
+    Ok(())
+}
+
+/// The request's own query parameters whose encoded names are in `list`, encoded for signing.
+/// A listed parameter that was not sent is left out, so the signature fails: dropping `?acl`
+/// must not turn a signed GetObjectAcl into a GetObject.
+fn signed_params(query: &str, list: &[String]) -> Vec<(String, String)> {
+    raw_query_pairs(query)
+        .filter_map(|(key, value)| {
+            let key = encode(&decode(key)).to_ascii_lowercase();
+            if FIELDS.contains(&key.as_str()) || key == MERGED_PARAM {
+                return None;
+            }
+            list.binary_search(&key).ok()?;
+            Some((key, encode(&decode(value))))
+        })
+        .collect()
+}
+
+/// The request's headers named in `list`, encoded for signing, with `host` as given. A listed
+/// header that was not sent counts as empty.
+fn signed_headers(head: &RequestHead<'_>, list: &[String], host: &[u8]) -> Vec<(String, String)> {
+    let mut seen = vec![false; list.len()];
+    let mut pairs = Vec::new();
+    for (name, value) in head.headers {
+        if name == http::header::HOST {
+            continue;
+        }
+        let key = encode(name.as_str().as_bytes()).to_ascii_lowercase();
+        if let Ok(i) = list.binary_search(&key) {
+            seen[i] = true;
+            pairs.push((key, encode(value.as_bytes())));
+        }
+    }
+    for (name, seen) in list.iter().zip(seen) {
+        if name == "host" {
+            pairs.push((name.clone(), encode(host)));
+        } else if !seen {
+            pairs.push((name.clone(), String::new()));
+        }
+    }
+    pairs
+}
+
+/// `host` without a trailing `:port`, if it has one (`[::1]:80` → `[::1]`; a bare IPv6
+/// address has no port to strip).
+fn strip_port(host: &[u8]) -> Option<&[u8]> {
+    let colon = host.iter().rposition(|&b| b == b':')?;
+    let (name, port) = (&host[..colon], &host[colon + 1..]);
+    let bare_ipv6 = name.contains(&b':') && !name.ends_with(b"]");
+    (!port.is_empty() && port.iter().all(u8::is_ascii_digit) && !bare_ipv6).then_some(name)
+}
+
+fn http_string(method: &str, path: &[u8], params: &str, headers: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(method.len() + path.len() + params.len() + headers.len() + 4);
+    out.extend_from_slice(method.to_ascii_lowercase().as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(path);
+    out.push(b'\n');
+    out.extend_from_slice(params.as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(headers.as_bytes());
+    out.push(b'\n');
+    out
+}
+
+fn sign_key(secret_key: &str, key_time: &str) -> String {
+    hex::encode(
+        mac::<HmacSha1>(secret_key.as_bytes(), &[key_time.as_bytes()])
+            .finalize()
+            .into_bytes(),
+    )
+}
+
+fn string_to_sign(key_time: &str, http_string: &[u8]) -> String {
+    format!(
+        "{ALGORITHM}\n{key_time}\n{}\n",
+        hex::encode(Sha1::digest(http_string))
+    )
+}
+
+/// The MAC whose hex is the signature. The key is SignKey's hex *text*, as COS defines it.
+fn signature_mac(secret_key: &str, key_time: &str, http_string: &[u8]) -> HmacSha1 {
+    let key = sign_key(secret_key, key_time);
+    mac(
+        key.as_bytes(),
+        &[string_to_sign(key_time, http_string).as_bytes()],
+    )
+}
+
+/// Signs a request as COS SDKs do and returns the `Authorization` value. Every parameter and
+/// header in `req` is signed; `q-sign-time` and `q-key-time` are both `<start>;<end>`.
+pub fn sign(
+    secret_id: &str,
+    secret_key: &str,
+    req: &RequestToSign<'_>,
+    start: u64,
+    end: u64,
+) -> String {
+    signature_fields(secret_id, secret_key, req, start, end)
+        .map(|(k, v)| format!("{k}={v}"))
+        .join("&")
+}
+
+/// The query string of a presigned URL for `req`: its own parameters, then the seven `q-*`
+/// fields, all URL-encoded. Append it to the encoded path after `?`.
+pub fn presign_query(
+    secret_id: &str,
+    secret_key: &str,
+    req: &RequestToSign<'_>,
+    start: u64,
+    end: u64,
+) -> String {
+    let own = req
+        .params
+        .iter()
+        .map(|(k, v)| (encode(k.as_bytes()), encode(v.as_bytes())));
+    let fields = signature_fields(secret_id, secret_key, req, start, end)
+        .map(|(k, v)| (k.to_owned(), encode(v.as_bytes())));
+    let joined: Vec<String> = own.chain(fields).map(|(k, v)| format!("{k}={v}")).collect();
+    joined.join("&")
+}
+
+/// The seven `(field, value)` pairs of the authorization string for `req`.
+fn signature_fields(
+    secret_id: &str,
+    secret_key: &str,
+    req: &RequestToSign<'_>,
+    start: u64,
+    end: u64,
+) -> [(&'static str, String); 7] {
+    let time = format!("{start};{end}");
+    let encode_pairs = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    encode(k.as_bytes()).to_ascii_lowercase(),
+                    encode(v.as_bytes()),
+                )
+            })
+            .collect()
+    };
+    let mut params = encode_pairs(req.params);
+    let mut headers = encode_pairs(req.headers);
+    let http = http_string(
+        req.method,
+        req.path.as_bytes(),
+        &join_sorted_pairs(&mut params),
+        &join_sorted_pairs(&mut headers),
+    );
+    let signature = hex::encode(
+        signature_mac(secret_key, &time, &http)
+            .finalize()
+            .into_bytes(),
+    );
+    let name_list = |pairs: &[(String, String)]| {
+        let mut names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+        names.dedup();
+        names.join(";")
+    };
+    [
+        ("q-sign-algorithm", ALGORITHM.to_owned()),
+        ("q-ak", secret_id.to_owned()),
+        ("q-sign-time", time.clone()),
+        ("q-key-time", time),
+        ("q-header-list", name_list(&headers)),
+        ("q-url-param-list", name_list(&params)),
+        ("q-signature", signature),
+    ]
+}

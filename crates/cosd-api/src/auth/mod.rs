@@ -11,6 +11,7 @@
 
 pub mod chunked;
 pub mod cos_v5;
+mod primitives;
 pub mod sigv4;
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -59,7 +60,10 @@ pub struct Authenticated {
 
 impl Authenticated {
     pub fn anonymous() -> Self {
-        Authenticated { principal: Principal::Anonymous, body: BodyCheck::None }
+        Authenticated {
+            principal: Principal::Anonymous,
+            body: BodyCheck::None,
+        }
     }
 }
 
@@ -71,6 +75,24 @@ pub struct RequestHead<'a> {
     pub headers: &'a http::HeaderMap,
 }
 
+/// A request as a client describes it before signing, for the client-side helpers
+/// ([`cos_v5::sign`], [`cos_v5::presign_query`], [`sigv4::sign_request`], [`sigv4::presign`]).
+///
+/// Everything is decoded text: the helpers encode it exactly as the verifiers re-encode what
+/// arrives, so any valid wire encoding of the same path and parameters verifies.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestToSign<'a> {
+    /// The HTTP method, e.g. `PUT`.
+    pub method: &'a str,
+    /// The decoded path, e.g. `/exampleobject(腾讯云)`; path-style requests start with the
+    /// bucket: `/<bucket>/<key>`.
+    pub path: &'a str,
+    /// Decoded query parameters; a sub-resource such as `?acl` is `("acl", "")`.
+    pub params: &'a [(&'a str, &'a str)],
+    /// The headers to sign, with the values that will be sent. Include `host`.
+    pub headers: &'a [(&'a str, &'a str)],
+}
+
 /// Authenticates a request head: finds the signature (header or query, COS or AWS), checks the
 /// time window and the key, and verifies the signature.
 pub fn authenticate(
@@ -78,7 +100,10 @@ pub fn authenticate(
     keys: &dyn Keyring,
     now: SystemTime,
 ) -> ApiResult<Authenticated> {
-    let auth_header = head.headers.get(http::header::AUTHORIZATION).map(|v| v.to_str());
+    let auth_header = head
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .map(|v| v.to_str());
     match auth_header {
         Some(Ok(v)) if v.starts_with("q-sign-algorithm=") => cos_v5::verify_header(head, v, keys, now),
         Some(Ok(v)) if v.starts_with(sigv4::ALGORITHM) => sigv4::verify_header(head, v, keys, now),

@@ -1,1 +1,687 @@
-//! AWS SigV4.
+//! AWS Signature Version 4 as S3 uses it: the `Authorization` header and presigned URLs,
+//! the body checks the header form implies (`x-amz-content-sha256`), and client-side signing.
+//!
+//! S3 specifics: the canonical URI is the decoded path re-encoded once (never twice, never
+//! normalized); the payload hash line is the `x-amz-content-sha256` value as sent
+//! (`UNSIGNED-PAYLOAD` for presigned URLs); any region is accepted, since clients default to
+//! `us-east-1` whatever the endpoint, but the service must be `s3`.
+
+use super::chunked::{ChainStart, ChunkedBody};
+use super::primitives::{
+    decode, decode_str, encode, encode_path, header_str, hmac_sha256, join_sorted_pairs, mac,
+    mac_matches_hex, raw_query_pairs, request_host, sha256_hex, unix_secs, HmacSha256,
+    MAX_AUTHORIZATION_LEN, MAX_SIGNED_NAMES,
+};
+use super::{
+    Authenticated, BodyCheck, Keyring, Principal, RequestHead, RequestToSign, Secret,
+    MAX_CLOCK_SKEW_SECS,
+};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use cosd_store::ByteStream;
+use futures_util::{stream, StreamExt};
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::time::SystemTime;
+use time::format_description::FormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+/// The algorithm name that opens a SigV4 `Authorization` header and fills `X-Amz-Algorithm`.
+pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+/// `x-amz-content-sha256` for a body no signature covers.
+pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+/// `x-amz-content-sha256` for an `aws-chunked` body with chunk signatures.
+pub const STREAMING_PAYLOAD: &str = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+/// [`STREAMING_PAYLOAD`] followed by signed trailers.
+pub const STREAMING_PAYLOAD_TRAILER: &str = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER";
+/// An `aws-chunked` body without chunk signatures, ending in trailers (checksums).
+pub const STREAMING_UNSIGNED_PAYLOAD_TRAILER: &str = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+/// Hex SHA-256 of nothing: the payload hash of an empty body.
+pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+const SERVICE: &str = "s3";
+const TERMINATOR: &str = "aws4_request";
+/// The longest `X-Amz-Expires` AWS allows: seven days.
+const MAX_EXPIRES_SECS: u64 = 7 * 24 * 60 * 60;
+const AMZ_DATE_FORMAT: &[FormatItem<'static>] =
+    format_description!("[year][month][day]T[hour][minute][second]Z");
+
+/// The query parameters of a presigned URL, in the order [`verify_query`] collects them.
+const QUERY_FIELDS: [&str; 6] = [
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+];
+
+/// What a client signs with.
+#[derive(Debug, Clone, Copy)]
+pub struct Credentials<'a> {
+    pub access_key: &'a str,
+    pub secret_key: &'a str,
+    /// Any region: cosd accepts whatever the client puts in its credential scope.
+    pub region: &'a str,
+}
+
+/// What [`sign_request`] produced: send `x-amz-date`, `x-amz-content-sha256` and
+/// `authorization` with these values.
+#[derive(Debug, Clone)]
+pub struct SignedRequest {
+    pub amz_date: String,
+    pub content_sha256: String,
+    pub authorization: String,
+    /// The bare signature: the seed of a chunk-signature chain.
+    pub signature: String,
+}
+
+/// `AK/yyyymmdd/region/s3/aws4_request`, split.
+#[derive(Debug)]
+struct Credential<'a> {
+    access_key: &'a str,
+    date: &'a str,
+    region: &'a str,
+}
+
+impl Credential<'_> {
+    fn scope(&self) -> String {
+        scope(self.date, self.region)
+    }
+}
+
+fn scope(date: &str, region: &str) -> String {
+    format!("{date}/{region}/{SERVICE}/{TERMINATOR}")
+}
+
+/// Splits a credential; the error says what is wrong, for the client's benefit.
+fn parse_credential(credential: &str) -> Result<Credential<'_>, &'static str> {
+    // From the right, so the four scope parts are found whatever the access key holds.
+    let mut parts = credential.rsplitn(5, '/');
+    let (Some(terminator), Some(service), Some(region), Some(date), Some(access_key)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err("the credential is not <access key>/<date>/<region>/s3/aws4_request");
+    };
+    if terminator != TERMINATOR {
+        return Err("the credential scope does not end in aws4_request");
+    }
+    if service != SERVICE {
+        return Err("the credential scope is not for service s3");
+    }
+    if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("the credential date is not yyyymmdd");
+    }
+    if access_key.is_empty() || region.is_empty() {
+        return Err("the credential has an empty access key or region");
+    }
+    Ok(Credential {
+        access_key,
+        date,
+        region,
+    })
+}
+
+/// The `SignedHeaders` names. `host` is required: without it a signature made for one
+/// virtual-hosted bucket would verify against another.
+fn parse_signed_headers(list: &str) -> Result<Vec<&str>, &'static str> {
+    let names: Vec<&str> = list.split(';').collect();
+    if names.len() > MAX_SIGNED_NAMES {
+        return Err("too many signed headers");
+    }
+    if names.iter().any(|name| name.is_empty()) {
+        return Err("the signed headers list has an empty name");
+    }
+    if !names.contains(&"host") {
+        return Err("the host header must be signed");
+    }
+    Ok(names)
+}
+
+/// The three fields of the header form.
+struct HeaderFields<'a> {
+    credential: &'a str,
+    signed_headers: &'a str,
+    signature: &'a str,
+}
+
+/// Parses `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`; the spaces after
+/// the commas are optional, as some clients leave them out.
+fn parse_header_fields(authorization: &str) -> Result<HeaderFields<'_>, &'static str> {
+    let rest = authorization
+        .strip_prefix(ALGORITHM)
+        .filter(|rest| rest.starts_with([' ', '\t']))
+        .ok_or("it does not start with AWS4-HMAC-SHA256 and a space")?;
+    let (mut credential, mut signed_headers, mut signature) = (None, None, None);
+    for field in rest.split(',') {
+        let (key, value) = field.trim().split_once('=').ok_or("a field has no '='")?;
+        let slot = match key {
+            "Credential" => &mut credential,
+            "SignedHeaders" => &mut signed_headers,
+            "Signature" => &mut signature,
+            _ => return Err("unknown field (expected Credential, SignedHeaders, Signature)"),
+        };
+        if slot.replace(value).is_some() {
+            return Err("a field appears twice");
+        }
+    }
+    match (credential, signed_headers, signature) {
+        (Some(credential), Some(signed_headers), Some(signature)) => Ok(HeaderFields {
+            credential,
+            signed_headers,
+            signature,
+        }),
+        _ => Err("Credential, SignedHeaders and Signature are all required"),
+    }
+}
+
+fn header_malformed(what: &str) -> ApiError {
+    ApiError::with_message(
+        ErrorCode::AuthorizationHeaderMalformed,
+        format!("The authorization header is malformed: {what}."),
+    )
+}
+
+fn query_malformed(what: &str) -> ApiError {
+    ApiError::with_message(
+        ErrorCode::InvalidArgument,
+        format!("The presigned URL's X-Amz-* parameters are malformed: {what}."),
+    )
+}
+
+fn lookup(keys: &dyn Keyring, access_key: &str) -> ApiResult<Secret> {
+    keys.lookup(access_key)
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidAccessKeyId))
+}
+
+/// Verifies a SigV4 `Authorization` header and says how the body must then be checked.
+pub fn verify_header(
+    head: &RequestHead<'_>,
+    authorization: &str,
+    keys: &dyn Keyring,
+    now: SystemTime,
+) -> ApiResult<Authenticated> {
+    if authorization.len() > MAX_AUTHORIZATION_LEN {
+        return Err(header_malformed("it is too long"));
+    }
+    let fields = parse_header_fields(authorization).map_err(header_malformed)?;
+    let credential = parse_credential(fields.credential).map_err(header_malformed)?;
+    let signed = parse_signed_headers(fields.signed_headers).map_err(header_malformed)?;
+    let secret = lookup(keys, credential.access_key)?;
+
+    let (timestamp, secs) = request_time(head.headers)?;
+    if timestamp.get(..8) != Some(credential.date) {
+        return Err(header_malformed(
+            "invalid credential date: it is not the date of x-amz-date",
+        ));
+    }
+    if secs.abs_diff(unix_secs(now) as i64) > MAX_CLOCK_SKEW_SECS {
+        return Err(ApiError::new(ErrorCode::RequestTimeTooSkewed));
+    }
+    // AWS requires x-amz-content-sha256; a client without it (as MinIO assumes) signed the hash
+    // of an empty body, and the body is then held to that.
+    let payload = match head.headers.get("x-amz-content-sha256") {
+        Some(value) => value.to_str().map_err(|_| invalid_content_sha256())?,
+        None => EMPTY_SHA256,
+    };
+
+    let key = signing_key(&secret.secret_key, credential.date, credential.region);
+    let scope = credential.scope();
+    let canonical = canonical_request(
+        head.method.as_str(),
+        &canonical_uri(head),
+        &canonical_query(head, false),
+        &request_canonical_headers(head, &signed),
+        fields.signed_headers,
+        payload,
+    );
+    let string_to_sign = string_to_sign(&timestamp, &scope, &canonical);
+    if !mac_matches_hex(
+        mac::<HmacSha256>(&key, &[string_to_sign.as_bytes()]),
+        fields.signature,
+    ) {
+        return Err(ApiError::new(ErrorCode::SignatureDoesNotMatch));
+    }
+
+    let chain = || ChainStart {
+        signing_key: key,
+        timestamp: timestamp.clone(),
+        scope: scope.clone(),
+        seed_signature: fields.signature.to_ascii_lowercase(),
+    };
+    let chunked = |body: ChunkedBody| -> ApiResult<BodyCheck> {
+        Ok(BodyCheck::Chunked(
+            match decoded_content_length(head.headers)? {
+                Some(len) => body.with_decoded_length(len),
+                None => body,
+            },
+        ))
+    };
+    let body = match payload {
+        UNSIGNED_PAYLOAD => BodyCheck::None,
+        STREAMING_PAYLOAD => chunked(ChunkedBody::signed(chain(), false))?,
+        STREAMING_PAYLOAD_TRAILER => chunked(ChunkedBody::signed(chain(), true))?,
+        STREAMING_UNSIGNED_PAYLOAD_TRAILER => chunked(ChunkedBody::unsigned_trailer())?,
+        hash => {
+            let mut digest = [0; 32];
+            hex::decode_to_slice(hash, &mut digest).map_err(|_| invalid_content_sha256())?;
+            BodyCheck::Sha256(digest)
+        }
+    };
+    Ok(authenticated(secret, credential.access_key, body))
+}
+
+fn invalid_content_sha256() -> ApiError {
+    ApiError::with_message(
+        ErrorCode::InvalidArgument,
+        "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING-… value or the hex SHA-256 \
+         of the body.",
+    )
+}
+
+fn decoded_content_length(headers: &http::HeaderMap) -> ApiResult<Option<u64>> {
+    match headers.get("x-amz-decoded-content-length") {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::with_message(
+                    ErrorCode::InvalidArgument,
+                    "x-amz-decoded-content-length is not a number.",
+                )
+            }),
+    }
+}
+
+fn authenticated(secret: Secret, access_key: &str, body: BodyCheck) -> Authenticated {
+    Authenticated {
+        principal: Principal::Account {
+            account: secret.account,
+            access_key: access_key.to_owned(),
+        },
+        body,
+    }
+}
+
+/// The request time: `x-amz-date`, else `Date`, as the ISO 8601 basic text the string to sign
+/// carries, and as Unix seconds.
+fn request_time(headers: &http::HeaderMap) -> ApiResult<(String, i64)> {
+    let denied = || {
+        ApiError::with_message(
+            ErrorCode::AccessDenied,
+            "AWS authentication requires a valid Date or x-amz-date header.",
+        )
+    };
+    if let Some(value) = headers.get("x-amz-date") {
+        let text = value.to_str().map_err(|_| denied())?;
+        let secs = parse_amz_date(text).ok_or_else(denied)?;
+        return Ok((text.to_owned(), secs));
+    }
+    let date = header_str(headers, "date").ok_or_else(denied)?;
+    let secs = httpdate::parse_http_date(date).map_err(|_| denied())?;
+    let secs = unix_secs(secs) as i64;
+    Ok((format_amz_date(secs).ok_or_else(denied)?, secs))
+}
+
+fn parse_amz_date(text: &str) -> Option<i64> {
+    Some(
+        PrimitiveDateTime::parse(text, AMZ_DATE_FORMAT)
+            .ok()?
+            .assume_utc()
+            .unix_timestamp(),
+    )
+}
+
+fn format_amz_date(secs: i64) -> Option<String> {
+    let t = OffsetDateTime::from_unix_timestamp(secs).ok()?;
+    Some(format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    ))
+}
+
+/// Whether a query string carries a SigV4 signature. Any of the identifying parameters counts,
+/// so that a partial one is rejected rather than served anonymously.
+pub fn has_query_signature(query: &str) -> bool {
+    raw_query_pairs(query).any(|(key, _)| {
+        matches!(
+            &*decode_str(key),
+            "X-Amz-Algorithm" | "X-Amz-Credential" | "X-Amz-Signature"
+        )
+    })
+}
+
+/// Verifies a presigned URL. Its payload is always `UNSIGNED-PAYLOAD`, so there is no body check.
+pub fn verify_query(
+    head: &RequestHead<'_>,
+    keys: &dyn Keyring,
+    now: SystemTime,
+) -> ApiResult<Authenticated> {
+    let query = head.uri.query().unwrap_or("");
+    let mut values: [Option<Cow<'_, str>>; 6] = Default::default();
+    for (key, value) in raw_query_pairs(query) {
+        let key = decode_str(key);
+        if let Some(i) = QUERY_FIELDS.iter().position(|field| *field == key) {
+            if values[i].replace(decode_str(value)).is_some() {
+                return Err(query_malformed("a parameter appears twice"));
+            }
+        }
+    }
+    let [Some(algorithm), Some(credential), Some(date), Some(expires), Some(signed_headers), Some(signature)] =
+        values
+    else {
+        return Err(query_malformed(
+            "X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders \
+             and X-Amz-Signature are all required",
+        ));
+    };
+    if algorithm != ALGORITHM {
+        return Err(query_malformed("X-Amz-Algorithm must be AWS4-HMAC-SHA256"));
+    }
+    let credential = parse_credential(&credential).map_err(query_malformed)?;
+    let signed = parse_signed_headers(&signed_headers).map_err(query_malformed)?;
+    let secret = lookup(keys, credential.access_key)?;
+    let secs = parse_amz_date(&date)
+        .ok_or_else(|| query_malformed("X-Amz-Date is not yyyymmddThhmmssZ"))?;
+    if date.get(..8) != Some(credential.date) {
+        return Err(query_malformed(
+            "the credential date is not the date of X-Amz-Date",
+        ));
+    }
+    let expires: u64 = expires
+        .parse()
+        .ok()
+        .filter(|e| (1..=MAX_EXPIRES_SECS).contains(e))
+        .ok_or_else(|| query_malformed("X-Amz-Expires must be between 1 and 604800 seconds"))?;
+    let now = unix_secs(now) as i64;
+    if now > secs.saturating_add(expires as i64) {
+        return Err(ApiError::new(ErrorCode::RequestExpired));
+    }
+    if secs > now.saturating_add(MAX_CLOCK_SKEW_SECS as i64) {
+        return Err(ApiError::with_message(
+            ErrorCode::AccessDenied,
+            "Request is not valid yet: X-Amz-Date is in the future.",
+        ));
+    }
+
+    let key = signing_key(&secret.secret_key, credential.date, credential.region);
+    let canonical = canonical_request(
+        head.method.as_str(),
+        &canonical_uri(head),
+        &canonical_query(head, true),
+        &request_canonical_headers(head, &signed),
+        &signed_headers,
+        UNSIGNED_PAYLOAD,
+    );
+    let string_to_sign = string_to_sign(&date, &credential.scope(), &canonical);
+    if !mac_matches_hex(
+        mac::<HmacSha256>(&key, &[string_to_sign.as_bytes()]),
+        &signature,
+    ) {
+        return Err(ApiError::new(ErrorCode::SignatureDoesNotMatch));
+    }
+    Ok(authenticated(
+        secret,
+        credential.access_key,
+        BodyCheck::None,
+    ))
+}
+
+/// The decoded path, encoded once by AWS rules: S3 neither double-encodes nor normalizes.
+fn canonical_uri(head: &RequestHead<'_>) -> String {
+    match head.uri.path() {
+        "" => "/".to_owned(),
+        path => encode_path(&decode(path)),
+    }
+}
+
+/// Every query parameter decoded and re-encoded, sorted; a presigned URL's own signature is
+/// the one parameter not signed.
+fn canonical_query(head: &RequestHead<'_>, presigned: bool) -> String {
+    let mut pairs: Vec<(String, String)> = raw_query_pairs(head.uri.query().unwrap_or(""))
+        .map(|(key, value)| (decode(key), decode(value)))
+        .filter(|(key, _)| !(presigned && **key == *b"X-Amz-Signature"))
+        .map(|(key, value)| (encode(&key), encode(&value)))
+        .collect();
+    join_sorted_pairs(&mut pairs)
+}
+
+/// The canonical headers block for the signed names, from the request as received.
+fn request_canonical_headers(head: &RequestHead<'_>, signed: &[&str]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for name in signed {
+        let lower = name.to_ascii_lowercase();
+        if lower == "host" {
+            write_canonical_header(&mut out, &lower, request_host(head).into_iter());
+        } else {
+            let values = head
+                .headers
+                .get_all(lower.as_str())
+                .iter()
+                .map(|v| v.as_bytes());
+            write_canonical_header(&mut out, &lower, values);
+        }
+    }
+    out
+}
+
+/// Appends `name:value1,value2\n`, each value trimmed with inner runs of blanks collapsed.
+fn write_canonical_header<'v>(
+    out: &mut Vec<u8>,
+    name: &str,
+    values: impl Iterator<Item = &'v [u8]>,
+) {
+    out.extend_from_slice(name.as_bytes());
+    out.push(b':');
+    for (i, value) in values.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let mut blank = false;
+        let mut started = false;
+        for &b in value {
+            if b == b' ' || b == b'\t' {
+                blank = started;
+            } else {
+                if blank {
+                    out.push(b' ');
+                    blank = false;
+                }
+                out.push(b);
+                started = true;
+            }
+        }
+    }
+    out.push(b'\n');
+}
+
+fn canonical_request(
+    method: &str,
+    uri: &str,
+    query: &str,
+    headers: &[u8],
+    signed_headers: &str,
+    payload: &str,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(headers.len() + uri.len() + query.len() + 160);
+    for part in [method.as_bytes(), uri.as_bytes(), query.as_bytes(), headers] {
+        out.extend_from_slice(part);
+        out.push(b'\n');
+    }
+    out.extend_from_slice(signed_headers.as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(payload.as_bytes());
+    out
+}
+
+fn string_to_sign(timestamp: &str, scope: &str, canonical_request: &[u8]) -> String {
+    format!(
+        "{ALGORITHM}\n{timestamp}\n{scope}\n{}",
+        sha256_hex(canonical_request)
+    )
+}
+
+/// The key every signature of one day, region and service is made with.
+pub(crate) fn signing_key(secret_key: &str, date: &str, region: &str) -> [u8; 32] {
+    let key = hmac_sha256(format!("AWS4{secret_key}").as_bytes(), date.as_bytes());
+    let key = hmac_sha256(&key, region.as_bytes());
+    let key = hmac_sha256(&key, SERVICE.as_bytes());
+    hmac_sha256(&key, TERMINATOR.as_bytes())
+}
+
+/// Wraps a body whose SHA-256 must be `expected`. Bytes pass through as they arrive; at the end,
+/// a different hash fails the stream with `XAmzContentSHA256Mismatch` instead of ending it, so
+/// the consumer never sees a clean end of a body that does not match its signature.
+pub fn verify_payload_sha256(body: ByteStream, expected: [u8; 32]) -> ByteStream {
+    Box::pin(stream::unfold(
+        Some((body, Sha256::new())),
+        move |state| async move {
+            let (mut body, mut hasher) = state?;
+            match body.next().await {
+                Some(Ok(bytes)) => {
+                    hasher.update(&bytes);
+                    Some((Ok(bytes), Some((body, hasher))))
+                }
+                Some(Err(err)) => Some((Err(err), None)),
+                None if hasher.finalize()[..] == expected[..] => None,
+                None => Some((
+                    Err(ApiError::new(ErrorCode::XAmzContentSHA256Mismatch).into_io()),
+                    None,
+                )),
+            }
+        },
+    ))
+}
+
+/// The timestamp, scope and key of a client signing at `time`.
+///
+/// # Panics
+/// If `time` is past the year 9999, which no SigV4 timestamp can express.
+fn client_context(creds: &Credentials<'_>, time: SystemTime) -> (String, String, [u8; 32]) {
+    let amz_date =
+        format_amz_date(unix_secs(time) as i64).expect("signing time is within years 1970..=9999");
+    let date = &amz_date[..8];
+    (
+        amz_date.clone(),
+        scope(date, creds.region),
+        signing_key(creds.secret_key, date, creds.region),
+    )
+}
+
+/// Canonical headers and the `SignedHeaders` list for a client's headers: names lower-cased and
+/// sorted, values of repeated names joined in order.
+fn client_canonical_headers<'a>(
+    headers: impl Iterator<Item = (&'a str, &'a str)>,
+) -> (Vec<u8>, String) {
+    let mut headers: Vec<(String, &str)> = headers
+        .map(|(name, value)| (name.to_ascii_lowercase(), value))
+        .collect();
+    headers.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut block = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    for group in headers.chunk_by(|a, b| a.0 == b.0) {
+        let name = group[0].0.as_str();
+        write_canonical_header(&mut block, name, group.iter().map(|(_, v)| v.as_bytes()));
+        names.push(name);
+    }
+    (block, names.join(";"))
+}
+
+fn client_canonical_query<'a>(params: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut pairs: Vec<(String, String)> = params
+        .map(|(k, v)| (encode(k.as_bytes()), encode(v.as_bytes())))
+        .collect();
+    join_sorted_pairs(&mut pairs)
+}
+
+/// Signs a request for the `Authorization` header. `req.headers` are signed along with the
+/// `x-amz-date` and `x-amz-content-sha256` this adds (so leave those two out of `req`).
+/// `payload_sha256` is the body's hex SHA-256, [`UNSIGNED_PAYLOAD`] or a `STREAMING-…` value.
+///
+/// # Panics
+/// If `time` is past the year 9999.
+pub fn sign_request(
+    creds: &Credentials<'_>,
+    req: &RequestToSign<'_>,
+    payload_sha256: &str,
+    time: SystemTime,
+) -> SignedRequest {
+    let (amz_date, scope, key) = client_context(creds, time);
+    let added = [
+        ("x-amz-date", amz_date.as_str()),
+        ("x-amz-content-sha256", payload_sha256),
+    ];
+    let (headers, signed_headers) =
+        client_canonical_headers(req.headers.iter().copied().chain(added));
+    let canonical = canonical_request(
+        req.method,
+        &encode_path(req.path.as_bytes()),
+        &client_canonical_query(req.params.iter().copied()),
+        &headers,
+        &signed_headers,
+        payload_sha256,
+    );
+    let signature = hex::encode(hmac_sha256(
+        &key,
+        string_to_sign(&amz_date, &scope, &canonical).as_bytes(),
+    ));
+    SignedRequest {
+        authorization: format!(
+            "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
+            creds.access_key
+        ),
+        amz_date,
+        content_sha256: payload_sha256.to_owned(),
+        signature,
+    }
+}
+
+/// The query string of a presigned URL for `req`, valid `expires_secs` from `time`: `req`'s own
+/// parameters plus the `X-Amz-*` ones, encoded. `req.headers` (at least `host`) are signed.
+///
+/// # Panics
+/// If `time` is past the year 9999.
+pub fn presign(
+    creds: &Credentials<'_>,
+    req: &RequestToSign<'_>,
+    time: SystemTime,
+    expires_secs: u64,
+) -> String {
+    let (amz_date, scope, key) = client_context(creds, time);
+    let (headers, signed_headers) = client_canonical_headers(req.headers.iter().copied());
+    let credential = format!("{}/{scope}", creds.access_key);
+    let expires = expires_secs.to_string();
+    let added = [
+        ("X-Amz-Algorithm", ALGORITHM),
+        ("X-Amz-Credential", credential.as_str()),
+        ("X-Amz-Date", amz_date.as_str()),
+        ("X-Amz-Expires", expires.as_str()),
+        ("X-Amz-SignedHeaders", signed_headers.as_str()),
+    ];
+    let query = client_canonical_query(req.params.iter().copied().chain(added));
+    let canonical = canonical_request(
+        req.method,
+        &encode_path(req.path.as_bytes()),
+        &query,
+        &headers,
+        &signed_headers,
+        UNSIGNED_PAYLOAD,
+    );
+    let signature = hex::encode(hmac_sha256(
+        &key,
+        string_to_sign(&amz_date, &scope, &canonical).as_bytes(),
+    ));
+    format!("{query}&X-Amz-Signature={signature}")
+}
