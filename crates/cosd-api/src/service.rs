@@ -4,7 +4,7 @@
 //! then logs one line for it.
 
 use crate::auth::{self, Keyring, RequestHead};
-use crate::error::{ApiResult, ErrorCode};
+use crate::error::ApiResult;
 use crate::ops::{self, Ctx, Dialect};
 use crate::response::{error_reply, Body, Reply};
 use crate::route::{self, Op, Route, RouteConfig};
@@ -140,19 +140,13 @@ async fn process(
     }
     let head = RequestHead { method: &parts.method, uri: &parts.uri, headers: &parts.headers };
     let authenticated = auth::authenticate(&head, state.keys.as_ref(), SystemTime::now())?;
-    let bucket = match (&route.bucket, route.op) {
-        (Some(name), op) if op != Op::CreateBucket => Some(
-            state
-                .store
-                .meta
-                .get_bucket(name)
-                .await
-                .map_err(ops::store_error)?
-                .ok_or(ErrorCode::NoSuchBucket)?,
-        ),
-        _ => None,
+    let target = match (&route.bucket, route.op) {
+        (Some(name), op) if op != Op::CreateBucket => {
+            authorize::Target::Bucket(state.store.meta.get_bucket(name).await.map_err(ops::store_error)?)
+        }
+        _ => authorize::Target::NoBucket,
     };
-    authorize::authorize(&authenticated.principal, bucket.as_ref())?;
+    let bucket = authorize::authorize(&authenticated.principal, target)?;
     let body = auth::verify_body(incoming_stream(body), authenticated.body);
     let ctx = Ctx {
         store: &state.store,

@@ -72,7 +72,6 @@ async fn serve_until_signalled(config: Config) -> Result<(), String> {
         );
     }
     let store = Store::open_embedded(&config.data_dir)
-        .await
         .map_err(|e| format!("cannot open the store in {}: {e}", config.data_dir.display()))?;
     // The embedded store is locked to this process, so no other writer can have uploads in
     // flight: every unreferenced blob is an orphan of an earlier crash.

@@ -80,7 +80,7 @@ pub async fn copy(ctx: &Ctx<'_>) -> ApiResult<Reply> {
     let attrs = if replace {
         object_attrs(ctx.headers)?
     } else {
-        ObjectAttrs { content: src.content.clone(), user_meta: src.user_meta.clone(), storage_class: storage_class(ctx.headers)? }
+        ObjectAttrs { storage_class: storage_class(ctx.headers)?, ..src.attrs.clone() }
     };
     let result = ctx.store.copy_object(&src, dst_bucket, ctx.key(), attrs).await.map_err(store_error)?;
     let rec = result.record;

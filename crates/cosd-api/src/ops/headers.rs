@@ -133,7 +133,7 @@ pub fn describe_object(reply: &mut Reply, rec: &ObjectRecord, dialect: Dialect) 
     reply.set_header("last-modified", http_date(rec.modified_ms));
     reply.set_header("x-cos-hash-crc64ecma", rec.crc64.to_string());
     reply.set_header("accept-ranges", "bytes");
-    let c = &rec.content;
+    let c = &rec.attrs.content;
     reply.set_header("content-type", c.content_type.as_deref().unwrap_or("application/octet-stream"));
     for (name, value) in [
         ("cache-control", &c.cache_control),
@@ -150,11 +150,11 @@ pub fn describe_object(reply: &mut Reply, rec: &ObjectRecord, dialect: Dialect) 
         Dialect::Cos => "x-cos-",
         Dialect::S3 => "x-amz-",
     };
-    for (name, value) in &rec.user_meta {
+    for (name, value) in &rec.attrs.user_meta {
         reply.set_header(format!("{prefix}meta-{name}").as_str(), value);
     }
-    if rec.storage_class != "STANDARD" {
-        reply.set_header(format!("{prefix}storage-class").as_str(), &rec.storage_class);
+    if rec.attrs.storage_class != "STANDARD" {
+        reply.set_header(format!("{prefix}storage-class").as_str(), &rec.attrs.storage_class);
     }
 }
 
@@ -244,9 +244,7 @@ mod tests {
             etag: etag.into(),
             crc64: 0,
             modified_ms,
-            content: ContentHeaders::default(),
-            user_meta: vec![],
-            storage_class: "STANDARD".into(),
+            attrs: ObjectAttrs::default(),
             version_id: None,
         }
     }

@@ -64,7 +64,7 @@ impl Common<'_> {
             after,
             max_keys: self.max_keys,
         };
-        list(ctx.store.meta.as_ref(), &query).await.map_err(store_error)
+        list(ctx.store.meta.as_ref(), &ctx.bucket().name, &query).await.map_err(store_error)
     }
 
     /// The object entries; `owner` is included when given (always in v1, on request in v2).
@@ -77,7 +77,7 @@ impl Common<'_> {
                 etag: format!("\"{}\"", rec.etag),
                 size: rec.size,
                 owner: owner.map(|o| xml::Owner { id: o.to_string(), display_name: o.to_string() }),
-                storage_class: rec.storage_class.clone(),
+                storage_class: rec.attrs.storage_class.clone(),
             })
             .collect()
     }
