@@ -11,6 +11,7 @@ pub mod auth;
 pub mod authorize;
 pub mod cors;
 pub mod error;
+pub mod header_case;
 pub mod ops;
 pub mod response;
 pub mod route;

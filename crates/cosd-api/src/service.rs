@@ -47,6 +47,7 @@ impl AppState {
 /// Serves HTTP/1.1 on `listener` until `shutdown` resolves, then stops accepting and lets
 /// in-flight requests finish (up to [`SHUTDOWN_GRACE`]).
 pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl Future<Output = ()>) {
+    let header_case = Arc::new(crate::header_case::cos_header_case().await);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -63,7 +64,8 @@ pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl F
                 };
                 let _ = stream.set_nodelay(true);
                 let state = state.clone();
-                let svc = service_fn(move |req| handle(state.clone(), peer, req));
+                let header_case = header_case.clone();
+                let svc = service_fn(move |req| handle(state.clone(), header_case.clone(), peer, req));
                 let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
@@ -83,8 +85,10 @@ pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl F
 }
 
 /// Handles one request; never fails (every error becomes a COS error response).
+/// `header_case` goes on the response so that header names are spelled as COS spells them.
 pub async fn handle(
     state: Arc<AppState>,
+    header_case: Arc<http::Extensions>,
     peer: SocketAddr,
     req: http::Request<Incoming>,
 ) -> Result<http::Response<Body>, Infallible> {
@@ -111,6 +115,7 @@ pub async fn handle(
     let bytes_out = reply.body_len();
     let mut response = reply.into_response(is_head);
     response.headers_mut().insert(SERVER, HeaderValue::from_static("tencent-cos"));
+    *response.extensions_mut() = (*header_case).clone();
     tracing::info!(
         target: "cosd::request",
         request_id = %request_id,
