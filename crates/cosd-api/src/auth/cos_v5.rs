@@ -220,11 +220,7 @@ fn verify(
     // SDKs disagree on whether the signed host carries the port: accept either.
     let sent_host = request_host(head).unwrap_or_default();
     let mut hosts: Vec<&[u8]> = iter::once(sent_host).chain(strip_port(sent_host)).collect();
-    if auth
-        .header_list
-        .binary_search_by(|name| name.as_str().cmp("host"))
-        .is_err()
-    {
+    if !auth.header_list.iter().any(|name| name == "host") {
         hosts.truncate(1);
     }
     let matches = hosts.into_iter().any(|host| {
