@@ -387,3 +387,349 @@ impl Decoder {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::sigv4::{signing_key, STREAMING_PAYLOAD, STREAMING_PAYLOAD_TRAILER};
+    use crate::auth::test_support::{body_in_pieces, read_body, Head, OneKey};
+    use crate::auth::BodyCheck;
+
+    // AWS's published examples: "Signature Calculation: Transfer Payload in Multiple Chunks"
+    // (sigv4-streaming) and its trailing-header variant (sigv4-streaming-trailers): 65 KiB of
+    // 'a' in 64 KiB chunks, PUT /examplebucket/chunkObject.txt on s3.amazonaws.com.
+    const AK: &str = "AKIAIOSFODNN7EXAMPLE";
+    const SK: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    const KEYS: OneKey = OneKey {
+        access_key: AK,
+        secret_key: SK,
+    };
+    const NOW: u64 = 1_369_353_600;
+    const TIMESTAMP: &str = "20130524T000000Z";
+    const SCOPE: &str = "20130524/us-east-1/s3/aws4_request";
+    const DECODED_LENGTH: usize = 66560;
+
+    const SEED: &str = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9";
+    const CHUNK_SIGNATURES: [&str; 3] = [
+        "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648",
+        "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497",
+        "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9",
+    ];
+
+    const TRAILER_SEED: &str = "106e2a8a18243abcf37539882f36619c00e2dfc72633413f02d3b74544bfeb8e";
+    const TRAILER_CHUNK_SIGNATURES: [&str; 3] = [
+        "b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2",
+        "1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7",
+        "2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992",
+    ];
+    const TRAILER: &str = "x-amz-checksum-crc32c:sOO8/Q==";
+    const TRAILER_SIGNATURE_VALUE: &str =
+        "d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435";
+
+    fn chain(seed: &str) -> ChainStart {
+        ChainStart {
+            signing_key: signing_key(SK, "20130524", "us-east-1"),
+            timestamp: TIMESTAMP.to_owned(),
+            scope: SCOPE.to_owned(),
+            seed_signature: seed.to_owned(),
+        }
+    }
+
+    /// The example's wire body: 64 KiB and 1 KiB of 'a', then the final chunk and `tail`.
+    fn example_body(signatures: [&str; 3], tail: &str) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (size, signature) in [(0x10000, signatures[0]), (0x400, signatures[1])] {
+            body.extend_from_slice(format!("{size:x};chunk-signature={signature}\r\n").as_bytes());
+            body.extend(std::iter::repeat_n(b'a', size));
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("0;chunk-signature={}\r\n{tail}", signatures[2]).as_bytes());
+        body
+    }
+
+    fn signed_body() -> Vec<u8> {
+        example_body(CHUNK_SIGNATURES, "\r\n")
+    }
+
+    fn decode_signed(body: &[u8], pieces: impl IntoIterator<Item = usize>) -> ByteStream {
+        ChunkedBody::signed(chain(SEED), false)
+            .with_decoded_length(DECODED_LENGTH as u64)
+            .decode(body_in_pieces(body, pieces))
+    }
+
+    /// Deterministic piece lengths in 1..=max.
+    fn random_lengths(seed: u64, max: u64) -> impl Iterator<Item = usize> {
+        let mut state = seed;
+        std::iter::repeat_with(move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) % max + 1) as usize
+        })
+    }
+
+    #[tokio::test]
+    async fn aws_example_decodes_whole_and_in_awkward_pieces() {
+        let body = signed_body();
+        let expected = vec![b'a'; DECODED_LENGTH];
+        assert_eq!(read_body(decode_signed(&body, [])).await.unwrap(), expected);
+        assert_eq!(
+            read_body(decode_signed(&body, std::iter::repeat(1)))
+                .await
+                .unwrap(),
+            expected
+        );
+        for seed in 0..8 {
+            let pieces = random_lengths(seed, 1 + seed * 4000);
+            assert_eq!(
+                read_body(decode_signed(&body, pieces)).await.unwrap(),
+                expected,
+                "{seed}"
+            );
+        }
+    }
+
+    /// The example's seed request, as sent.
+    fn seed_request(payload: &str, signed_headers: &str, seed: &str, extra: (&str, &str)) -> Head {
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential={AK}/{SCOPE},SignedHeaders={signed_headers},Signature={seed}"
+        );
+        Head::new(
+            "PUT",
+            "/examplebucket/chunkObject.txt",
+            &[
+                ("host", "s3.amazonaws.com"),
+                ("x-amz-date", TIMESTAMP),
+                ("x-amz-storage-class", "REDUCED_REDUNDANCY"),
+                ("content-encoding", "aws-chunked"),
+                ("x-amz-decoded-content-length", "66560"),
+                ("x-amz-content-sha256", payload),
+                extra,
+                ("authorization", &authorization),
+            ],
+        )
+    }
+
+    #[tokio::test]
+    async fn aws_example_end_to_end_from_the_seed_request() {
+        let head = seed_request(
+            STREAMING_PAYLOAD,
+            "content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;\
+             x-amz-decoded-content-length;x-amz-storage-class",
+            SEED,
+            ("content-length", "66824"),
+        );
+        let check = head
+            .authenticate(&KEYS, NOW)
+            .expect("seed signature verifies")
+            .body;
+        assert!(matches!(&check, BodyCheck::Chunked(_)));
+        let body = crate::auth::verify_body(
+            body_in_pieces(&signed_body(), random_lengths(9, 3000)),
+            check,
+        );
+        assert_eq!(read_body(body).await.unwrap(), vec![b'a'; DECODED_LENGTH]);
+    }
+
+    #[tokio::test]
+    async fn aws_trailer_example_verifies() {
+        let head = seed_request(
+            STREAMING_PAYLOAD_TRAILER,
+            "content-encoding;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;\
+             x-amz-storage-class;x-amz-trailer",
+            TRAILER_SEED,
+            ("x-amz-trailer", "x-amz-checksum-crc32c"),
+        );
+        let check = head
+            .authenticate(&KEYS, NOW)
+            .expect("trailer seed verifies")
+            .body;
+        let tail =
+            format!("{TRAILER}\r\nx-amz-trailer-signature:{TRAILER_SIGNATURE_VALUE}\r\n\r\n");
+        let body = example_body(TRAILER_CHUNK_SIGNATURES, &tail);
+        let decoded =
+            crate::auth::verify_body(body_in_pieces(&body, std::iter::repeat(1)), check.clone());
+        assert_eq!(
+            read_body(decoded).await.unwrap(),
+            vec![b'a'; DECODED_LENGTH]
+        );
+
+        let tampered = example_body(TRAILER_CHUNK_SIGNATURES, &tail.replace("sOO8", "sOO9"));
+        let decoded = crate::auth::verify_body(body_in_pieces(&tampered, []), check);
+        assert_eq!(
+            read_body(decoded).await.unwrap_err().code,
+            ErrorCode::SignatureDoesNotMatch
+        );
+    }
+
+    #[tokio::test]
+    async fn tampered_data_or_signatures_fail() {
+        let mut body = signed_body();
+        body[100] = b'b';
+        let err = read_body(decode_signed(&body, [4096])).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::SignatureDoesNotMatch);
+
+        for (i, signature) in CHUNK_SIGNATURES.iter().enumerate() {
+            let mut signatures = CHUNK_SIGNATURES;
+            let wrong = signature.replace('a', "b");
+            signatures[i] = &wrong;
+            let err = read_body(decode_signed(&example_body(signatures, "\r\n"), []))
+                .await
+                .unwrap_err();
+            assert_eq!(err.code, ErrorCode::SignatureDoesNotMatch, "chunk {i}");
+        }
+
+        let wrong_seed = ChunkedBody::signed(chain(CHUNK_SIGNATURES[0]), false);
+        let err = read_body(wrong_seed.decode(body_in_pieces(&signed_body(), [])))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::SignatureDoesNotMatch);
+    }
+
+    #[tokio::test]
+    async fn a_truncated_body_is_incomplete() {
+        let body = signed_body();
+        let header = CHUNK_SIGNATURES[0].len() + 23;
+        for cut in [
+            0,
+            3,
+            header,
+            header + 10,
+            0x10000 + header + 1,
+            body.len() - 90,
+            body.len() - 3,
+        ] {
+            let err = read_body(decode_signed(&body[..cut], [1000]))
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err.code,
+                ErrorCode::IncompleteBody,
+                "cut at {cut}: {}",
+                err.message
+            );
+        }
+        // Only the closing CRLF missing: everything was verified, so it is accepted.
+        let decoded = read_body(decode_signed(&body[..body.len() - 2], []))
+            .await
+            .unwrap();
+        assert_eq!(decoded.len(), DECODED_LENGTH);
+    }
+
+    #[tokio::test]
+    async fn the_decoded_length_must_match() {
+        for declared in [DECODED_LENGTH as u64 - 1, DECODED_LENGTH as u64 + 1] {
+            let body = ChunkedBody::signed(chain(SEED), false)
+                .with_decoded_length(declared)
+                .decode(body_in_pieces(&signed_body(), []));
+            assert_eq!(
+                read_body(body).await.unwrap_err().code,
+                ErrorCode::IncompleteBody,
+                "{declared}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn malformed_framing_is_an_invalid_request() {
+        let valid = signed_body();
+        let cases: Vec<Vec<u8>> = vec![
+            [&valid[..], b"extra"].concat(),
+            valid.replace_first(b"10000;", b"1000g;"),
+            valid.replace_first(b"10000;", b"+10000;"),
+            valid.replace_first(b"10000;chunk-signature=", b"10000;chunk-signatur="),
+            valid.replace_first(b"\r\n", b"\n"),
+            [
+                &valid[..valid.len() - 2],
+                b"x-amz-checksum-crc32:AAAAAA==\r\n\r\n",
+            ]
+            .concat(),
+            vec![b'1'; MAX_LINE_LEN + 1],
+        ];
+        for (i, body) in cases.iter().enumerate() {
+            let err = read_body(decode_signed(body, [7])).await.unwrap_err();
+            assert_eq!(
+                err.code,
+                ErrorCode::InvalidRequest,
+                "case {i}: {}",
+                err.message
+            );
+        }
+        // Data longer than its declared size runs into the next header.
+        let long = valid.replace_first(b"400;", b"3ff;");
+        let err = read_body(decode_signed(&long, [])).await.unwrap_err();
+        assert!(matches!(
+            err.code,
+            ErrorCode::InvalidRequest | ErrorCode::SignatureDoesNotMatch
+        ));
+    }
+
+    #[tokio::test]
+    async fn unsigned_trailer_bodies_round_trip() {
+        let body = b"5\r\nhello\r\n7\r\n, world\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n";
+        for pieces in [vec![], vec![1; body.len()], vec![4, 9, 2]] {
+            let decoded = ChunkedBody::unsigned_trailer()
+                .with_decoded_length(12)
+                .decode(body_in_pieces(body, pieces));
+            assert_eq!(read_body(decoded).await.unwrap(), b"hello, world");
+        }
+        let no_trailers = b"5\r\nhello\r\n0\r\n\r\n";
+        let decoded = ChunkedBody::unsigned_trailer().decode(body_in_pieces(no_trailers, []));
+        assert_eq!(read_body(decoded).await.unwrap(), b"hello");
+        let cut =
+            ChunkedBody::unsigned_trailer().decode(body_in_pieces(&body[..body.len() - 4], []));
+        assert_eq!(
+            read_body(cut).await.unwrap_err().code,
+            ErrorCode::IncompleteBody
+        );
+        let many = format!("0\r\n{}\r\n", "a:b\r\n".repeat(MAX_TRAILERS + 1));
+        let decoded = ChunkedBody::unsigned_trailer().decode(body_in_pieces(many.as_bytes(), []));
+        assert_eq!(
+            read_body(decoded).await.unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
+    }
+
+    #[tokio::test]
+    async fn transport_errors_pass_through() {
+        let failing: ByteStream = Box::pin(stream::iter([
+            Ok(Bytes::from_static(b"5\r\nhel")),
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "gone",
+            )),
+        ]));
+        let mut decoded = ChunkedBody::unsigned_trailer().decode(failing);
+        assert_eq!(&decoded.next().await.unwrap().unwrap()[..], b"hel");
+        let err = decoded.next().await.unwrap().unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+        assert!(decoded.next().await.is_none());
+    }
+
+    #[test]
+    fn debug_output_hides_the_signing_key() {
+        let shown = format!("{:?}", ChunkedBody::signed(chain(SEED), true));
+        assert!(
+            shown.contains("<redacted>") && shown.contains(SEED),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains(&format!("{:?}", chain(SEED).signing_key)),
+            "{shown}"
+        );
+    }
+
+    trait ReplaceFirst {
+        fn replace_first(&self, from: &[u8], to: &[u8]) -> Vec<u8>;
+    }
+
+    impl ReplaceFirst for Vec<u8> {
+        fn replace_first(&self, from: &[u8], to: &[u8]) -> Vec<u8> {
+            let at = self
+                .windows(from.len())
+                .position(|w| w == from)
+                .expect("pattern present");
+            [&self[..at], to, &self[at + from.len()..]].concat()
+        }
+    }
+}

@@ -220,11 +220,7 @@ fn verify(
     // SDKs disagree on whether the signed host carries the port: accept either.
     let sent_host = request_host(head).unwrap_or_default();
     let mut hosts: Vec<&[u8]> = iter::once(sent_host).chain(strip_port(sent_host)).collect();
-    if auth
-        .header_list
-        .binary_search_by(|name| name.as_str().cmp("host"))
-        .is_err()
-    {
+    if !auth.header_list.iter().any(|name| name == "host") {
         hosts.truncate(1);
     }
     let matches = hosts.into_iter().any(|host| {
@@ -281,7 +277,7 @@ fn check_time(head: &RequestHead<'_>, auth: &Authorization, now: u64) -> ApiResu
 fn signed_params(query: &str, list: &[String]) -> Vec<(String, String)> {
     raw_query_pairs(query)
         .filter_map(|(key, value)| {
-            let key = encode(&decode(key)).to_ascii_lowercase();
+            let key = signed_name(&decode(key));
             if FIELDS.contains(&key.as_str()) || key == MERGED_PARAM {
                 return None;
             }
@@ -300,7 +296,7 @@ fn signed_headers(head: &RequestHead<'_>, list: &[String], host: &[u8]) -> Vec<(
         if name == http::header::HOST {
             continue;
         }
-        let key = encode(name.as_str().as_bytes()).to_ascii_lowercase();
+        let key = signed_name(name.as_str().as_bytes());
         if let Ok(i) = list.binary_search(&key) {
             seen[i] = true;
             pairs.push((key, encode(value.as_bytes())));
@@ -314,6 +310,11 @@ fn signed_headers(head: &RequestHead<'_>, list: &[String], host: &[u8]) -> Vec<(
         }
     }
     pairs
+}
+
+/// A parameter or header name as COS signs it: encoded, then lower-cased.
+fn signed_name(name: &[u8]) -> String {
+    encode(name).to_ascii_lowercase()
 }
 
 /// `host` without a trailing `:port`, if it has one (`[::1]:80` → `[::1]`; a bare IPv6
@@ -407,12 +408,7 @@ fn signature_fields(
     let encode_pairs = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
         pairs
             .iter()
-            .map(|(k, v)| {
-                (
-                    encode(k.as_bytes()).to_ascii_lowercase(),
-                    encode(v.as_bytes()),
-                )
-            })
+            .map(|(k, v)| (signed_name(k.as_bytes()), encode(v.as_bytes())))
             .collect()
     };
     let mut params = encode_pairs(req.params);
@@ -442,4 +438,489 @@ fn signature_fields(
         ("q-url-param-list", name_list(&params)),
         ("q-signature", signature),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::test_support::{Head, OneKey};
+
+    // The Tencent test vectors, cos-api.md §3.3.
+    const AK: &str = "AKIDQjz3ltompVjBni5LitkWHFlFpwkn9U5q";
+    const SK: &str = "BQYIM75p8x0iWVFSIgqEKwFprpRSVHlz";
+    const KEYS: OneKey = OneKey {
+        access_key: AK,
+        secret_key: SK,
+    };
+    const HOST: &str = "examplebucket-1250000000.cos.ap-beijing.myqcloud.com";
+    const PATH: &str = "/exampleobject(腾讯云)";
+    const WIRE_PATH: &str = "/exampleobject(%E8%85%BE%E8%AE%AF%E4%BA%91)";
+
+    const PUT_TIME: &str = "1557989151;1557996351";
+    const PUT_START: u64 = 1557989151;
+    const PUT_HEADERS: [(&str, &str); 7] = [
+        ("Content-Length", "13"),
+        ("Content-MD5", "mQ/fVh815F3k6TAUm8m0eg=="),
+        ("Content-Type", "text/plain"),
+        ("Date", "Thu, 16 May 2019 06:45:51 GMT"),
+        ("Host", HOST),
+        ("x-cos-acl", "private"),
+        ("x-cos-grant-read", "uin=\"100000000011\""),
+    ];
+    const PUT_HEADER_LIST: &str =
+        "content-length;content-md5;content-type;date;host;x-cos-acl;x-cos-grant-read";
+    const PUT_SIGNATURE: &str = "3b8851a11a569213c17ba8fa7dcf2abec6935172";
+
+    const GET_TIME: &str = "1557989753;1557996953";
+    const GET_START: u64 = 1557989753;
+    const GET_PARAMS: [(&str, &str); 2] = [
+        ("response-content-type", "application/octet-stream"),
+        ("response-cache-control", "max-age=600"),
+    ];
+    const GET_WIRE_QUERY: &str =
+        "response-content-type=application%2Foctet-stream&response-cache-control=max-age%3D600";
+    const GET_HEADERS: [(&str, &str); 2] =
+        [("Date", "Thu, 16 May 2019 06:55:53 GMT"), ("Host", HOST)];
+    const GET_SIGNATURE: &str = "01681b8c9d798a678e43b685a9f1bba0f6c0e012";
+
+    fn put_request() -> RequestToSign<'static> {
+        RequestToSign {
+            method: "PUT",
+            path: PATH,
+            params: &[],
+            headers: &PUT_HEADERS,
+        }
+    }
+
+    fn get_request() -> RequestToSign<'static> {
+        RequestToSign {
+            method: "GET",
+            path: PATH,
+            params: &GET_PARAMS,
+            headers: &GET_HEADERS,
+        }
+    }
+
+    fn authorization(time: &str, headers: &str, params: &str, signature: &str) -> String {
+        format!(
+            "q-sign-algorithm=sha1&q-ak={AK}&q-sign-time={time}&q-key-time={time}\
+             &q-header-list={headers}&q-url-param-list={params}&q-signature={signature}"
+        )
+    }
+
+    fn put_authorization() -> String {
+        authorization(PUT_TIME, PUT_HEADER_LIST, "", PUT_SIGNATURE)
+    }
+
+    fn with_auth(
+        headers: &[(&'static str, &'static str)],
+        auth: &'static str,
+    ) -> Vec<(&'static str, &'static str)> {
+        let mut all = headers.to_vec();
+        all.push(("Authorization", auth));
+        all
+    }
+
+    fn leak(s: String) -> &'static str {
+        Box::leak(s.into_boxed_str())
+    }
+
+    fn code(result: ApiResult<Authenticated>) -> ErrorCode {
+        result.expect_err("authentication should fail").code
+    }
+
+    #[test]
+    fn tencent_vector_put_sign_key_http_string_and_signature() {
+        assert_eq!(
+            sign_key(SK, PUT_TIME),
+            "eb2519b498b02ac213cb1f3d1a3d27a3b3c9bc5f"
+        );
+        let mut headers: Vec<(String, String)> = PUT_HEADERS
+            .iter()
+            .map(|(k, v)| (signed_name(k.as_bytes()), encode(v.as_bytes())))
+            .collect();
+        let headers = join_sorted_pairs(&mut headers);
+        assert_eq!(
+            headers,
+            "content-length=13&content-md5=mQ%2FfVh815F3k6TAUm8m0eg%3D%3D&content-type=text%2Fplain\
+             &date=Thu%2C%2016%20May%202019%2006%3A45%3A51%20GMT\
+             &host=examplebucket-1250000000.cos.ap-beijing.myqcloud.com&x-cos-acl=private\
+             &x-cos-grant-read=uin%3D%22100000000011%22"
+        );
+        let http = http_string("PUT", PATH.as_bytes(), "", &headers);
+        assert_eq!(
+            hex::encode(Sha1::digest(&http)),
+            "8b2751e77f43a0995d6e9eb9477f4b685cca4172"
+        );
+        assert_eq!(
+            sign(AK, SK, &put_request(), PUT_START, PUT_START + 7200),
+            put_authorization()
+        );
+    }
+
+    #[test]
+    fn tencent_vector_get_sign_key_http_string_and_signature() {
+        assert_eq!(
+            sign_key(SK, GET_TIME),
+            "937914bf490e9e8c189836aad2052e4feeb35eaf"
+        );
+        let http = http_string(
+            "GET",
+            PATH.as_bytes(),
+            "response-cache-control=max-age%3D600&response-content-type=application%2Foctet-stream",
+            &format!("date=Thu%2C%2016%20May%202019%2006%3A55%3A53%20GMT&host={HOST}"),
+        );
+        assert_eq!(
+            hex::encode(Sha1::digest(&http)),
+            "54ecfe22f59d3514fdc764b87a32d8133ea611e6"
+        );
+        assert_eq!(
+            sign(AK, SK, &get_request(), GET_START, GET_START + 7200),
+            authorization(
+                GET_TIME,
+                "date;host",
+                "response-cache-control;response-content-type",
+                GET_SIGNATURE
+            )
+        );
+    }
+
+    #[test]
+    fn tencent_vector_put_verifies_in_the_header() {
+        let auth = leak(put_authorization());
+        let head = Head::new("PUT", WIRE_PATH, &with_auth(&PUT_HEADERS, auth));
+        let ok = head
+            .authenticate(&KEYS, PUT_START + 60)
+            .expect("vector verifies");
+        assert_eq!(
+            ok.principal,
+            Principal::Account {
+                account: "1250000000".into(),
+                access_key: AK.into()
+            }
+        );
+        assert!(matches!(ok.body, BodyCheck::None));
+    }
+
+    #[test]
+    fn tencent_vector_get_verifies_as_a_presigned_url() {
+        let uri = format!(
+            "{WIRE_PATH}?{GET_WIRE_QUERY}&q-sign-algorithm=sha1&q-ak={AK}\
+             &q-sign-time=1557989753%3B1557996953&q-key-time=1557989753%3B1557996953\
+             &q-header-list=date%3Bhost&q-url-param-list=response-cache-control%3Bresponse-content-type\
+             &q-signature={GET_SIGNATURE}"
+        );
+        let head = Head::new("GET", &uri, &GET_HEADERS);
+        head.authenticate(&KEYS, GET_START + 60)
+            .expect("query form verifies");
+    }
+
+    #[test]
+    fn js_style_lower_case_escapes_and_unsigned_extras_verify() {
+        // The JS SDK lower-cases escapes in the query and may append unsigned parameters.
+        let uri = format!(
+            "{WIRE_PATH}?{GET_WIRE_QUERY}&q-sign-algorithm=sha1&q-ak={AK}\
+             &q-sign-time=1557989753%3b1557996953&q-key-time=1557989753%3b1557996953\
+             &q-header-list=date%3bhost&q-url-param-list=response-cache-control%3bresponse-content-type\
+             &q-signature={GET_SIGNATURE}&x-cos-security-token=abc&clientIP=1.2.3.4"
+        );
+        let head = Head::new("GET", &uri, &GET_HEADERS);
+        head.authenticate(&KEYS, GET_START + 60)
+            .expect("lower-case escapes verify");
+    }
+
+    #[test]
+    fn merged_sign_parameter_verifies() {
+        let auth = authorization(
+            GET_TIME,
+            "date;host",
+            "response-cache-control;response-content-type",
+            GET_SIGNATURE,
+        );
+        let uri = format!(
+            "{WIRE_PATH}?{GET_WIRE_QUERY}&sign={}",
+            encode(auth.as_bytes())
+        );
+        let head = Head::new("GET", &uri, &GET_HEADERS);
+        head.authenticate(&KEYS, GET_START + 60)
+            .expect("merged form verifies");
+        let tampered = uri.replace("max-age%3D600", "max-age%3D601");
+        let head = Head::new("GET", &tampered, &GET_HEADERS);
+        assert_eq!(
+            code(head.authenticate(&KEYS, GET_START + 60)),
+            ErrorCode::SignatureDoesNotMatch
+        );
+    }
+
+    #[test]
+    fn presign_query_round_trips() {
+        let query = presign_query(AK, SK, &get_request(), GET_START, GET_START + 7200);
+        assert!(query.starts_with(GET_WIRE_QUERY), "{query}");
+        assert!(
+            query.contains("&q-sign-time=1557989753%3B1557996953&"),
+            "{query}"
+        );
+        assert!(
+            query.ends_with(&format!("&q-signature={GET_SIGNATURE}")),
+            "{query}"
+        );
+        let head = Head::new("GET", &format!("{WIRE_PATH}?{query}"), &GET_HEADERS);
+        head.authenticate(&KEYS, GET_START + 60)
+            .expect("presigned URL verifies");
+    }
+
+    /// Signs `req` for now, sends it with the given wire URI and headers, and authenticates.
+    fn round_trip(
+        req: &RequestToSign<'_>,
+        wire_uri: &str,
+        sent_headers: &[(&'static str, &'static str)],
+        now: u64,
+    ) -> ApiResult<Authenticated> {
+        let auth = leak(sign(AK, SK, req, now - 1, now + 900));
+        Head::new(req.method, wire_uri, &with_auth(sent_headers, auth)).authenticate(&KEYS, now)
+    }
+
+    const NOW: u64 = 1_700_000_000;
+    const SIGNED_HEADERS: [(&str, &str); 3] = [
+        ("host", "bucket-1250000000.cos.localhost:8080"),
+        ("x-cos-meta-a", "1 2"),
+        ("content-type", "text/plain"),
+    ];
+
+    fn acl_request() -> RequestToSign<'static> {
+        RequestToSign {
+            method: "PUT",
+            path: "/dir/a b+c",
+            params: &[("acl", ""), ("v", "x/y")],
+            headers: &SIGNED_HEADERS,
+        }
+    }
+
+    #[test]
+    fn round_trip_verifies_and_tampering_fails() {
+        let req = acl_request();
+        let uri = "/dir/a%20b+c?acl&v=x%2Fy";
+        round_trip(&req, uri, &SIGNED_HEADERS, NOW).expect("round trip verifies");
+        // Another valid wire encoding of the same request.
+        round_trip(&req, "/dir/a%20b%2Bc?acl=&v=x/y", &SIGNED_HEADERS, NOW).expect("same request");
+        // Unsigned parameters and headers are not covered.
+        let mut extra = SIGNED_HEADERS.to_vec();
+        extra.push(("x-cos-security-token", "token"));
+        round_trip(&req, "/dir/a%20b+c?acl&v=x%2Fy&unsigned=1", &extra, NOW).expect("extras pass");
+
+        let mismatch = |uri: &str, headers: &[(&'static str, &'static str)]| {
+            code(round_trip(&req, uri, headers, NOW))
+        };
+        assert_eq!(
+            mismatch("/dir/a%20b+d?acl&v=x%2Fy", &SIGNED_HEADERS),
+            ErrorCode::SignatureDoesNotMatch
+        );
+        assert_eq!(
+            mismatch("/dir/a%20b+c?acl&v=x%2Fz", &SIGNED_HEADERS),
+            ErrorCode::SignatureDoesNotMatch
+        );
+        assert_eq!(
+            mismatch("/dir/a%20b+c?v=x%2Fy", &SIGNED_HEADERS),
+            ErrorCode::SignatureDoesNotMatch
+        );
+        let mut tampered = SIGNED_HEADERS;
+        tampered[1].1 = "1 3";
+        assert_eq!(mismatch(uri, &tampered), ErrorCode::SignatureDoesNotMatch);
+        assert_eq!(
+            mismatch(uri, &SIGNED_HEADERS[..2]),
+            ErrorCode::SignatureDoesNotMatch
+        );
+        let wrong_method = leak(sign(AK, SK, &acl_request(), NOW - 1, NOW + 900));
+        let head = Head::new("GET", uri, &with_auth(&SIGNED_HEADERS, wrong_method));
+        assert_eq!(
+            code(head.authenticate(&KEYS, NOW)),
+            ErrorCode::SignatureDoesNotMatch
+        );
+    }
+
+    #[test]
+    fn a_listed_header_that_is_absent_counts_as_empty() {
+        let signed = [("host", "h"), ("x-cos-meta-empty", "")];
+        let req = RequestToSign {
+            method: "GET",
+            path: "/k",
+            params: &[],
+            headers: &signed,
+        };
+        round_trip(&req, "/k", &[("host", "h")], NOW).expect("absent = empty");
+    }
+
+    #[test]
+    fn host_verifies_with_or_without_the_port() {
+        let with_port = [("host", "b-1250000000.cos.localhost:8080")];
+        let without_port = [("host", "b-1250000000.cos.localhost")];
+        let signed_without = RequestToSign {
+            method: "GET",
+            path: "/k",
+            params: &[],
+            headers: &without_port,
+        };
+        let signed_with = RequestToSign {
+            headers: &with_port,
+            ..signed_without
+        };
+        round_trip(&signed_without, "/k", &with_port, NOW).expect("port stripped");
+        round_trip(&signed_with, "/k", &with_port, NOW).expect("port as sent");
+        round_trip(&signed_without, "/k", &without_port, NOW).expect("no port at all");
+        assert_eq!(
+            code(round_trip(&signed_with, "/k", &without_port, NOW)),
+            ErrorCode::SignatureDoesNotMatch
+        );
+        let other = [("host", "other-1250000000.cos.localhost:8080")];
+        assert_eq!(
+            code(round_trip(&signed_without, "/k", &other, NOW)),
+            ErrorCode::SignatureDoesNotMatch
+        );
+    }
+
+    #[test]
+    fn port_stripping_handles_ipv6() {
+        assert_eq!(strip_port(b"a.b:80"), Some(&b"a.b"[..]));
+        assert_eq!(strip_port(b"[::1]:8080"), Some(&b"[::1]"[..]));
+        assert_eq!(strip_port(b"[::1]"), None);
+        assert_eq!(strip_port(b"::1"), None);
+        assert_eq!(strip_port(b"a.b:"), None);
+        assert_eq!(strip_port(b"a.b"), None);
+    }
+
+    #[test]
+    fn unknown_key_is_invalid_access_key_id() {
+        let auth = leak(put_authorization().replace(AK, "AKIDunknown"));
+        let head = Head::new("PUT", WIRE_PATH, &with_auth(&PUT_HEADERS, auth));
+        assert_eq!(
+            code(head.authenticate(&KEYS, PUT_START + 60)),
+            ErrorCode::InvalidAccessKeyId
+        );
+    }
+
+    #[test]
+    fn time_window_is_enforced() {
+        let req = RequestToSign {
+            method: "GET",
+            path: "/k",
+            params: &[],
+            headers: &[("host", "h")],
+        };
+        let auth = leak(sign(AK, SK, &req, NOW, NOW + 600));
+        let head = Head::new("GET", "/k", &[("host", "h"), ("authorization", auth)]);
+        head.authenticate(&KEYS, NOW + 600)
+            .expect("valid at the end");
+        let expired = head.authenticate(&KEYS, NOW + 601).expect_err("expired");
+        assert_eq!(
+            (expired.code, expired.code.as_str()),
+            (ErrorCode::RequestExpired, "AccessDenied")
+        );
+        assert_eq!(expired.message, "Request has expired");
+        head.authenticate(&KEYS, NOW - MAX_CLOCK_SKEW_SECS)
+            .expect("start within the skew");
+        let early = head
+            .authenticate(&KEYS, NOW - MAX_CLOCK_SKEW_SECS - 1)
+            .expect_err("not yet valid");
+        assert_eq!(early.code, ErrorCode::AccessDenied);
+        assert!(early.message.contains("not valid yet"), "{}", early.message);
+    }
+
+    #[test]
+    fn editing_the_unsigned_sign_time_does_not_extend_validity() {
+        let req = RequestToSign {
+            method: "GET",
+            path: "/k",
+            params: &[],
+            headers: &[("host", "h")],
+        };
+        let auth = sign(AK, SK, &req, NOW, NOW + 600);
+        let edited = leak(auth.replacen(
+            &format!("q-sign-time={NOW};{}", NOW + 600),
+            &format!("q-sign-time={NOW};{}", NOW + 999_999),
+            1,
+        ));
+        let head = Head::new("GET", "/k", &[("host", "h"), ("authorization", edited)]);
+        head.authenticate(&KEYS, NOW + 60)
+            .expect("still verifies inside the key time");
+        assert_eq!(
+            code(head.authenticate(&KEYS, NOW + 601)),
+            ErrorCode::RequestExpired
+        );
+    }
+
+    #[test]
+    fn a_skewed_date_header_is_rejected() {
+        let skewed = [("host", "h"), ("date", "Tue, 14 Nov 2023 22:13:20 GMT")]; // NOW exactly
+        let req = RequestToSign {
+            method: "GET",
+            path: "/k",
+            params: &[],
+            headers: &skewed,
+        };
+        round_trip(&req, "/k", &skewed, NOW + MAX_CLOCK_SKEW_SECS).expect("within the skew");
+        assert_eq!(
+            code(round_trip(
+                &req,
+                "/k",
+                &skewed,
+                NOW + MAX_CLOCK_SKEW_SECS + 1
+            )),
+            ErrorCode::RequestTimeTooSkewed
+        );
+    }
+
+    #[test]
+    fn malformed_authorization_is_reported() {
+        let cases = [
+            put_authorization().replace("q-sign-algorithm=sha1", "q-sign-algorithm=md5"),
+            put_authorization().replace(&format!("&q-signature={PUT_SIGNATURE}"), ""),
+            put_authorization().replace(PUT_TIME, "yesterday"),
+            put_authorization().replace("q-ak=", "q-ak=&x="),
+            format!("{}&q-ak={AK}", put_authorization()),
+            "q-sign-algorithm=sha1".to_owned(),
+            format!(
+                "{}&x={}",
+                put_authorization(),
+                "a".repeat(MAX_AUTHORIZATION_LEN)
+            ),
+            put_authorization().replace(PUT_HEADER_LIST, &"a;".repeat(MAX_SIGNED_NAMES + 1)),
+        ];
+        for (i, auth) in cases.into_iter().enumerate() {
+            let head = Head::new(
+                "PUT",
+                WIRE_PATH,
+                &with_auth(&PUT_HEADERS, leak(auth.clone())),
+            );
+            let err = head
+                .authenticate(&KEYS, PUT_START + 60)
+                .expect_err(&format!("case {i}"));
+            assert_eq!(
+                err.code,
+                ErrorCode::AuthorizationHeaderMalformed,
+                "case {i}: {}",
+                err.message
+            );
+        }
+        let head = Head::new(
+            "GET",
+            &format!("/k?q-ak={AK}&q-sign-algorithm=sha1"),
+            &[("host", "h")],
+        );
+        assert_eq!(
+            code(head.authenticate(&KEYS, NOW)),
+            ErrorCode::InvalidArgument
+        );
+    }
+
+    #[test]
+    fn query_signature_detection() {
+        assert!(has_query_signature("q-sign-algorithm=sha1&q-ak=x"));
+        assert!(has_query_signature("a=1&q-signature=x"));
+        assert!(has_query_signature(
+            "sign=q-sign-algorithm%3Dsha1%26q-ak%3Dx"
+        ));
+        assert!(!has_query_signature("sign=something-else"));
+        assert!(!has_query_signature("acl&prefix=q-ak"));
+        assert!(!has_query_signature(""));
+    }
 }

@@ -13,6 +13,8 @@ pub mod chunked;
 pub mod cos_v5;
 mod primitives;
 pub mod sigv4;
+#[cfg(test)]
+mod test_support;
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use cosd_store::ByteStream;

@@ -229,23 +229,14 @@ pub fn verify_header(
         None => EMPTY_SHA256,
     };
 
-    let key = signing_key(&secret.secret_key, credential.date, credential.region);
-    let scope = credential.scope();
-    let canonical = canonical_request(
-        head.method.as_str(),
-        &canonical_uri(head),
-        &canonical_query(head, false),
-        &request_canonical_headers(head, &signed),
-        fields.signed_headers,
-        payload,
-    );
-    let string_to_sign = string_to_sign(&timestamp, &scope, &canonical);
-    if !mac_matches_hex(
-        mac::<HmacSha256>(&key, &[string_to_sign.as_bytes()]),
-        fields.signature,
-    ) {
-        return Err(ApiError::new(ErrorCode::SignatureDoesNotMatch));
-    }
+    let claim = Claim {
+        credential,
+        timestamp: &timestamp,
+        signed,
+        signed_headers: fields.signed_headers,
+        signature: fields.signature,
+    };
+    let (key, scope) = check_signature(head, &claim, &secret.secret_key, false, payload)?;
 
     let chain = || ChainStart {
         signing_key: key,
@@ -272,7 +263,7 @@ pub fn verify_header(
             BodyCheck::Sha256(digest)
         }
     };
-    Ok(authenticated(secret, credential.access_key, body))
+    Ok(authenticated(secret, claim.credential.access_key, body))
 }
 
 fn invalid_content_sha256() -> ApiError {
@@ -416,27 +407,57 @@ pub fn verify_query(
         ));
     }
 
-    let key = signing_key(&secret.secret_key, credential.date, credential.region);
+    let claim = Claim {
+        credential,
+        timestamp: &date,
+        signed,
+        signed_headers: &signed_headers,
+        signature: &signature,
+    };
+    check_signature(head, &claim, &secret.secret_key, true, UNSIGNED_PAYLOAD)?;
+    Ok(authenticated(
+        secret,
+        claim.credential.access_key,
+        BodyCheck::None,
+    ))
+}
+
+/// What a received signature claims, from either form.
+struct Claim<'a> {
+    credential: Credential<'a>,
+    /// The request time as the string to sign carries it (ISO 8601 basic).
+    timestamp: &'a str,
+    signed: Vec<&'a str>,
+    /// The `SignedHeaders` list as sent: it is signed as text.
+    signed_headers: &'a str,
+    signature: &'a str,
+}
+
+/// Recomputes the signature of `head` as `claim` describes it and compares. Returns the signing
+/// key and scope, which a chunked body's signature chain continues from.
+fn check_signature(
+    head: &RequestHead<'_>,
+    claim: &Claim<'_>,
+    secret_key: &str,
+    presigned: bool,
+    payload: &str,
+) -> ApiResult<([u8; 32], String)> {
+    let key = signing_key(secret_key, claim.credential.date, claim.credential.region);
+    let scope = claim.credential.scope();
     let canonical = canonical_request(
         head.method.as_str(),
         &canonical_uri(head),
-        &canonical_query(head, true),
-        &request_canonical_headers(head, &signed),
-        &signed_headers,
-        UNSIGNED_PAYLOAD,
+        &canonical_query(head, presigned),
+        &request_canonical_headers(head, &claim.signed),
+        claim.signed_headers,
+        payload,
     );
-    let string_to_sign = string_to_sign(&date, &credential.scope(), &canonical);
-    if !mac_matches_hex(
-        mac::<HmacSha256>(&key, &[string_to_sign.as_bytes()]),
-        &signature,
-    ) {
+    let string_to_sign = string_to_sign(claim.timestamp, &scope, &canonical);
+    let expected = mac::<HmacSha256>(&key, &[string_to_sign.as_bytes()]);
+    if !mac_matches_hex(expected, claim.signature) {
         return Err(ApiError::new(ErrorCode::SignatureDoesNotMatch));
     }
-    Ok(authenticated(
-        secret,
-        credential.access_key,
-        BodyCheck::None,
-    ))
+    Ok((key, scope))
 }
 
 /// The decoded path, encoded once by AWS rules: S3 neither double-encodes nor normalizes.
@@ -565,19 +586,47 @@ pub fn verify_payload_sha256(body: ByteStream, expected: [u8; 32]) -> ByteStream
     ))
 }
 
-/// The timestamp, scope and key of a client signing at `time`.
-///
-/// # Panics
-/// If `time` is past the year 9999, which no SigV4 timestamp can express.
-fn client_context(creds: &Credentials<'_>, time: SystemTime) -> (String, String, [u8; 32]) {
-    let amz_date =
-        format_amz_date(unix_secs(time) as i64).expect("signing time is within years 1970..=9999");
-    let date = &amz_date[..8];
-    (
-        amz_date.clone(),
-        scope(date, creds.region),
-        signing_key(creds.secret_key, date, creds.region),
-    )
+/// A client's signing time, scope and key.
+struct ClientContext {
+    amz_date: String,
+    scope: String,
+    key: [u8; 32],
+}
+
+impl ClientContext {
+    /// # Panics
+    /// If `time` is past the year 9999, which no SigV4 timestamp can express.
+    fn new(creds: &Credentials<'_>, time: SystemTime) -> Self {
+        let amz_date = format_amz_date(unix_secs(time) as i64)
+            .expect("signing time is within years 1970..=9999");
+        let date = &amz_date[..8];
+        ClientContext {
+            scope: scope(date, creds.region),
+            key: signing_key(creds.secret_key, date, creds.region),
+            amz_date,
+        }
+    }
+
+    /// The hex signature of `req` with the given canonical query, headers and payload hash.
+    fn signature(
+        &self,
+        req: &RequestToSign<'_>,
+        query: &str,
+        headers: &[u8],
+        signed_headers: &str,
+        payload: &str,
+    ) -> String {
+        let canonical = canonical_request(
+            req.method,
+            &encode_path(req.path.as_bytes()),
+            query,
+            headers,
+            signed_headers,
+            payload,
+        );
+        let string_to_sign = string_to_sign(&self.amz_date, &self.scope, &canonical);
+        hex::encode(hmac_sha256(&self.key, string_to_sign.as_bytes()))
+    }
 }
 
 /// Canonical headers and the `SignedHeaders` list for a client's headers: names lower-cased and
@@ -618,31 +667,21 @@ pub fn sign_request(
     payload_sha256: &str,
     time: SystemTime,
 ) -> SignedRequest {
-    let (amz_date, scope, key) = client_context(creds, time);
+    let context = ClientContext::new(creds, time);
     let added = [
-        ("x-amz-date", amz_date.as_str()),
+        ("x-amz-date", context.amz_date.as_str()),
         ("x-amz-content-sha256", payload_sha256),
     ];
     let (headers, signed_headers) =
         client_canonical_headers(req.headers.iter().copied().chain(added));
-    let canonical = canonical_request(
-        req.method,
-        &encode_path(req.path.as_bytes()),
-        &client_canonical_query(req.params.iter().copied()),
-        &headers,
-        &signed_headers,
-        payload_sha256,
-    );
-    let signature = hex::encode(hmac_sha256(
-        &key,
-        string_to_sign(&amz_date, &scope, &canonical).as_bytes(),
-    ));
+    let query = client_canonical_query(req.params.iter().copied());
+    let signature = context.signature(req, &query, &headers, &signed_headers, payload_sha256);
     SignedRequest {
         authorization: format!(
-            "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
-            creds.access_key
+            "{ALGORITHM} Credential={}/{}, SignedHeaders={signed_headers}, Signature={signature}",
+            creds.access_key, context.scope
         ),
-        amz_date,
+        amz_date: context.amz_date,
         content_sha256: payload_sha256.to_owned(),
         signature,
     }
@@ -659,29 +698,627 @@ pub fn presign(
     time: SystemTime,
     expires_secs: u64,
 ) -> String {
-    let (amz_date, scope, key) = client_context(creds, time);
+    let context = ClientContext::new(creds, time);
     let (headers, signed_headers) = client_canonical_headers(req.headers.iter().copied());
-    let credential = format!("{}/{scope}", creds.access_key);
+    let credential = format!("{}/{}", creds.access_key, context.scope);
     let expires = expires_secs.to_string();
     let added = [
         ("X-Amz-Algorithm", ALGORITHM),
         ("X-Amz-Credential", credential.as_str()),
-        ("X-Amz-Date", amz_date.as_str()),
+        ("X-Amz-Date", context.amz_date.as_str()),
         ("X-Amz-Expires", expires.as_str()),
         ("X-Amz-SignedHeaders", signed_headers.as_str()),
     ];
     let query = client_canonical_query(req.params.iter().copied().chain(added));
-    let canonical = canonical_request(
-        req.method,
-        &encode_path(req.path.as_bytes()),
-        &query,
-        &headers,
-        &signed_headers,
-        UNSIGNED_PAYLOAD,
-    );
-    let signature = hex::encode(hmac_sha256(
-        &key,
-        string_to_sign(&amz_date, &scope, &canonical).as_bytes(),
-    ));
+    let signature = context.signature(req, &query, &headers, &signed_headers, UNSIGNED_PAYLOAD);
     format!("{query}&X-Amz-Signature={signature}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::test_support::{at, body_in_pieces, read_body, Head, OneKey};
+
+    // AWS's published S3 SigV4 examples ("Examples: Signature Calculations in AWS Signature
+    // Version 4", sig-v4-header-based-auth and sigv4-query-string-auth).
+    const AK: &str = "AKIAIOSFODNN7EXAMPLE";
+    const SK: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    const KEYS: OneKey = OneKey {
+        access_key: AK,
+        secret_key: SK,
+    };
+    const CREDS: Credentials<'static> = Credentials {
+        access_key: AK,
+        secret_key: SK,
+        region: "us-east-1",
+    };
+    const HOST: &str = "examplebucket.s3.amazonaws.com";
+    /// 20130524T000000Z.
+    const NOW: u64 = 1_369_353_600;
+    const AMZ_DATE: &str = "20130524T000000Z";
+    const PUT_BODY: &[u8] = b"Welcome to Amazon S3.";
+    const PUT_BODY_SHA256: &str =
+        "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072";
+
+    fn authorization(signed_headers: &str, signature: &str) -> String {
+        format!(
+            "AWS4-HMAC-SHA256 Credential={AK}/20130524/us-east-1/s3/aws4_request, \
+             SignedHeaders={signed_headers}, Signature={signature}"
+        )
+    }
+
+    /// A published example: wire URI, headers (without Authorization), the decoded request for
+    /// the client helpers, signed headers, payload hash and signature.
+    struct Example {
+        uri: &'static str,
+        method: &'static str,
+        path: &'static str,
+        params: &'static [(&'static str, &'static str)],
+        headers: &'static [(&'static str, &'static str)],
+        signed_headers: &'static str,
+        payload: &'static str,
+        signature: &'static str,
+    }
+
+    const EXAMPLES: [Example; 4] = [
+        Example {
+            uri: "/test.txt",
+            method: "GET",
+            path: "/test.txt",
+            params: &[],
+            headers: &[("host", HOST), ("range", "bytes=0-9")],
+            signed_headers: "host;range;x-amz-content-sha256;x-amz-date",
+            payload: EMPTY_SHA256,
+            signature: "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41",
+        },
+        Example {
+            uri: "/test%24file.text",
+            method: "PUT",
+            path: "/test$file.text",
+            params: &[],
+            headers: &[
+                ("host", HOST),
+                ("date", "Fri, 24 May 2013 00:00:00 GMT"),
+                ("x-amz-storage-class", "REDUCED_REDUNDANCY"),
+            ],
+            signed_headers: "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class",
+            payload: PUT_BODY_SHA256,
+            signature: "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd",
+        },
+        Example {
+            uri: "/?lifecycle",
+            method: "GET",
+            path: "/",
+            params: &[("lifecycle", "")],
+            headers: &[("host", HOST)],
+            signed_headers: "host;x-amz-content-sha256;x-amz-date",
+            payload: EMPTY_SHA256,
+            signature: "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543",
+        },
+        Example {
+            uri: "/?max-keys=2&prefix=J",
+            method: "GET",
+            path: "/",
+            params: &[("max-keys", "2"), ("prefix", "J")],
+            headers: &[("host", HOST)],
+            signed_headers: "host;x-amz-content-sha256;x-amz-date",
+            payload: EMPTY_SHA256,
+            signature: "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7",
+        },
+    ];
+
+    const PRESIGNED_SIGNATURE: &str =
+        "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404";
+    const PRESIGNED_QUERY: &str = "X-Amz-Algorithm=AWS4-HMAC-SHA256\
+        &X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request\
+        &X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host";
+
+    impl Example {
+        fn head(&self, authorization: &str) -> Head {
+            let mut headers = self.headers.to_vec();
+            headers.extend([
+                ("x-amz-date", AMZ_DATE),
+                ("x-amz-content-sha256", self.payload),
+                ("authorization", leak(authorization.to_owned())),
+            ]);
+            Head::new(self.method, self.uri, &headers)
+        }
+
+        fn request(&self) -> RequestToSign<'static> {
+            RequestToSign {
+                method: self.method,
+                path: self.path,
+                params: self.params,
+                headers: self.headers,
+            }
+        }
+    }
+
+    fn leak(s: String) -> &'static str {
+        Box::leak(s.into_boxed_str())
+    }
+
+    fn code(result: ApiResult<Authenticated>) -> ErrorCode {
+        result.expect_err("authentication should fail").code
+    }
+
+    #[test]
+    fn aws_header_examples_verify() {
+        for example in &EXAMPLES {
+            let head = example.head(&authorization(example.signed_headers, example.signature));
+            let ok = head
+                .authenticate(&KEYS, NOW)
+                .unwrap_or_else(|e| panic!("{}: {e}", example.uri));
+            assert_eq!(
+                ok.principal,
+                Principal::Account {
+                    account: "1250000000".into(),
+                    access_key: AK.into()
+                }
+            );
+            let expected = <[u8; 32]>::try_from(hex::decode(example.payload).unwrap()).unwrap();
+            assert!(
+                matches!(ok.body, BodyCheck::Sha256(h) if h == expected),
+                "{}",
+                example.uri
+            );
+        }
+    }
+
+    #[test]
+    fn aws_header_examples_verify_without_spaces_after_commas() {
+        let example = &EXAMPLES[0];
+        let auth = authorization(example.signed_headers, example.signature).replace(", ", ",");
+        example
+            .head(&auth)
+            .authenticate(&KEYS, NOW)
+            .expect("commas without spaces");
+    }
+
+    #[test]
+    fn sign_request_reproduces_the_aws_examples() {
+        for example in &EXAMPLES {
+            let signed = sign_request(&CREDS, &example.request(), example.payload, at(NOW));
+            assert_eq!(signed.signature, example.signature, "{}", example.uri);
+            assert_eq!(
+                signed.authorization,
+                authorization(example.signed_headers, example.signature)
+            );
+            assert_eq!(signed.amz_date, AMZ_DATE);
+            assert_eq!(signed.content_sha256, example.payload);
+        }
+    }
+
+    #[test]
+    fn aws_presigned_example_verifies_and_presign_reproduces_it() {
+        let uri = format!("/test.txt?{PRESIGNED_QUERY}&X-Amz-Signature={PRESIGNED_SIGNATURE}");
+        let head = Head::new("GET", &uri, &[("host", HOST)]);
+        let ok = head
+            .authenticate(&KEYS, NOW + 3600)
+            .expect("presigned example verifies");
+        assert!(matches!(ok.body, BodyCheck::None));
+
+        let req = RequestToSign {
+            method: "GET",
+            path: "/test.txt",
+            params: &[],
+            headers: &[("host", HOST)],
+        };
+        assert_eq!(
+            presign(&CREDS, &req, at(NOW), 86400),
+            format!("{PRESIGNED_QUERY}&X-Amz-Signature={PRESIGNED_SIGNATURE}")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_put_example_body_is_held_to_its_hash() {
+        let example = &EXAMPLES[1];
+        let head = example.head(&authorization(example.signed_headers, example.signature));
+        let BodyCheck::Sha256(expected) = head.authenticate(&KEYS, NOW).unwrap().body else {
+            panic!("a hex x-amz-content-sha256 asks for a SHA-256 check");
+        };
+        let body = verify_payload_sha256(body_in_pieces(PUT_BODY, [1, 5, 3]), expected);
+        assert_eq!(read_body(body).await.unwrap(), PUT_BODY);
+        let body = verify_payload_sha256(body_in_pieces(b"Welcome to Amazon S4.", [7]), expected);
+        assert_eq!(
+            read_body(body).await.unwrap_err().code,
+            ErrorCode::XAmzContentSHA256Mismatch
+        );
+    }
+
+    #[tokio::test]
+    async fn a_mismatched_body_fails_instead_of_ending() {
+        let mut body = verify_payload_sha256(body_in_pieces(b"abc", [1]), [0; 32]);
+        assert_eq!(&body.next().await.unwrap().unwrap()[..], b"a");
+        assert_eq!(&body.next().await.unwrap().unwrap()[..], b"bc");
+        let err = body
+            .next()
+            .await
+            .expect("an error, not the end")
+            .unwrap_err();
+        assert_eq!(
+            ApiError::from_io(err).code,
+            ErrorCode::XAmzContentSHA256Mismatch
+        );
+        assert!(body.next().await.is_none());
+    }
+
+    /// Signs `req` with `creds` at NOW, sends it as `wire_uri` with `sent` headers (plus the
+    /// signature's), and authenticates at `now`.
+    fn round_trip(
+        creds: &Credentials<'_>,
+        req: &RequestToSign<'_>,
+        wire_uri: &str,
+        sent: &[(&'static str, &'static str)],
+        payload: &'static str,
+        now: u64,
+    ) -> ApiResult<Authenticated> {
+        let signed = sign_request(creds, req, payload, at(NOW));
+        let mut headers = sent.to_vec();
+        headers.extend([
+            ("x-amz-date", leak(signed.amz_date)),
+            ("x-amz-content-sha256", payload),
+            ("authorization", leak(signed.authorization)),
+        ]);
+        Head::new(req.method, wire_uri, &headers).authenticate(&KEYS, now)
+    }
+
+    const LOCAL: [(&str, &str); 2] = [
+        ("host", "127.0.0.1:9000"),
+        ("x-amz-meta-note", "  two   spaces  "),
+    ];
+
+    fn local_request() -> RequestToSign<'static> {
+        RequestToSign {
+            method: "PUT",
+            path: "/bucket/dir/a b(1)",
+            params: &[("tagging", ""), ("x", "1/2")],
+            headers: &LOCAL,
+        }
+    }
+
+    #[test]
+    fn round_trip_verifies_and_tampering_fails() {
+        let req = local_request();
+        let creds = Credentials {
+            region: "ap-beijing",
+            ..CREDS
+        };
+        let uri = "/bucket/dir/a%20b%281%29?tagging&x=1%2F2";
+        round_trip(&creds, &req, uri, &LOCAL, UNSIGNED_PAYLOAD, NOW).expect("round trip");
+        round_trip(
+            &creds,
+            &req,
+            "/bucket/dir/a%20b(1)?x=1/2&tagging=",
+            &LOCAL,
+            UNSIGNED_PAYLOAD,
+            NOW,
+        )
+        .expect("another encoding of the same request");
+        let collapsed = [LOCAL[0], ("x-amz-meta-note", "two spaces")];
+        round_trip(&creds, &req, uri, &collapsed, UNSIGNED_PAYLOAD, NOW).expect("blanks collapse");
+
+        let mismatch = |uri: &str, sent: &[(&'static str, &'static str)]| {
+            code(round_trip(&creds, &req, uri, sent, UNSIGNED_PAYLOAD, NOW))
+        };
+        assert_eq!(
+            mismatch("/bucket/dir/a%20b%281%29x?tagging&x=1%2F2", &LOCAL),
+            ErrorCode::SignatureDoesNotMatch
+        );
+        assert_eq!(
+            mismatch("/bucket/dir/a%20b%281%29?tagging&x=1%2F3", &LOCAL),
+            ErrorCode::SignatureDoesNotMatch
+        );
+        assert_eq!(
+            mismatch("/bucket/dir/a%20b%281%29?tagging&x=1%2F2&y", &LOCAL),
+            ErrorCode::SignatureDoesNotMatch
+        );
+        let other_host = [("host", "127.0.0.1:9001"), LOCAL[1]];
+        assert_eq!(mismatch(uri, &other_host), ErrorCode::SignatureDoesNotMatch);
+        let no_port = [("host", "127.0.0.1"), LOCAL[1]];
+        assert_eq!(mismatch(uri, &no_port), ErrorCode::SignatureDoesNotMatch);
+        assert_eq!(mismatch(uri, &LOCAL[..1]), ErrorCode::SignatureDoesNotMatch);
+    }
+
+    #[test]
+    fn keys_dates_and_scopes_are_checked() {
+        let req = local_request();
+        let uri = "/bucket/dir/a%20b%281%29?tagging&x=1%2F2";
+        let unknown = Credentials {
+            access_key: "AKIAUNKNOWN",
+            ..CREDS
+        };
+        assert_eq!(
+            code(round_trip(
+                &unknown,
+                &req,
+                uri,
+                &LOCAL,
+                UNSIGNED_PAYLOAD,
+                NOW
+            )),
+            ErrorCode::InvalidAccessKeyId
+        );
+        round_trip(
+            &CREDS,
+            &req,
+            uri,
+            &LOCAL,
+            UNSIGNED_PAYLOAD,
+            NOW + MAX_CLOCK_SKEW_SECS,
+        )
+        .expect("skew edge");
+        assert_eq!(
+            code(round_trip(
+                &CREDS,
+                &req,
+                uri,
+                &LOCAL,
+                UNSIGNED_PAYLOAD,
+                NOW + MAX_CLOCK_SKEW_SECS + 1
+            )),
+            ErrorCode::RequestTimeTooSkewed
+        );
+        assert_eq!(
+            code(round_trip(
+                &CREDS,
+                &req,
+                uri,
+                &LOCAL,
+                UNSIGNED_PAYLOAD,
+                NOW - MAX_CLOCK_SKEW_SECS - 1
+            )),
+            ErrorCode::RequestTimeTooSkewed
+        );
+
+        let example = &EXAMPLES[0];
+        let good = authorization(example.signed_headers, example.signature);
+        for (i, bad) in [
+            good.replace("/20130524/", "/20130525/"),
+            good.replace("/s3/", "/ec2/"),
+            good.replace("aws4_request", "aws5_request"),
+            good.replace("SignedHeaders=host;", "SignedHeaders="),
+            good.replace("AWS4-HMAC-SHA256 ", "AWS4-HMAC-SHA256"),
+            good.replace(", Signature=", ", Signature=a, Signature="),
+            good.replace("Credential=", "Credentials="),
+            good.replace(", Signature=", ", Signature"),
+            format!("{good}, {}", "a".repeat(MAX_AUTHORIZATION_LEN)),
+            good.replace(
+                "SignedHeaders=",
+                &format!("SignedHeaders={}", "a;".repeat(MAX_SIGNED_NAMES)),
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let err = example
+                .head(&bad)
+                .authenticate(&KEYS, NOW)
+                .expect_err(&format!("case {i}"));
+            assert_eq!(
+                err.code,
+                ErrorCode::AuthorizationHeaderMalformed,
+                "case {i}: {}",
+                err.message
+            );
+        }
+        let head = Head::new(
+            "GET",
+            "/test.txt",
+            &[("host", HOST), ("authorization", leak(good))],
+        );
+        assert_eq!(
+            code(head.authenticate(&KEYS, NOW)),
+            ErrorCode::AccessDenied,
+            "no date at all"
+        );
+    }
+
+    #[test]
+    fn odd_signed_header_names_are_just_absent() {
+        let example = &EXAMPLES[0];
+        for names in ["host;bad name;range", "host;a\"b;range", "host;(x);range"] {
+            let auth = authorization(names, example.signature);
+            let err = example
+                .head(&auth)
+                .authenticate(&KEYS, NOW)
+                .expect_err(names);
+            assert_eq!(err.code, ErrorCode::SignatureDoesNotMatch, "{names}");
+        }
+    }
+
+    #[test]
+    fn date_header_stands_in_for_x_amz_date() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("date", "Fri, 24 May 2013 00:00:00 GMT".parse().unwrap());
+        assert_eq!(
+            request_time(&headers).unwrap(),
+            (AMZ_DATE.to_owned(), NOW as i64)
+        );
+        headers.insert("x-amz-date", "20130524T000001Z".parse().unwrap());
+        assert_eq!(
+            request_time(&headers).unwrap(),
+            ("20130524T000001Z".to_owned(), NOW as i64 + 1)
+        );
+        headers.insert("x-amz-date", "2013-05-24".parse().unwrap());
+        assert_eq!(
+            request_time(&headers).unwrap_err().code,
+            ErrorCode::AccessDenied
+        );
+    }
+
+    #[test]
+    fn payload_hash_decides_the_body_check() {
+        let req = RequestToSign {
+            method: "PUT",
+            path: "/b/k",
+            params: &[],
+            headers: &[("host", "h")],
+        };
+        let check = |payload: &'static str| {
+            round_trip(&CREDS, &req, "/b/k", &[("host", "h")], payload, NOW)
+        };
+        assert!(matches!(
+            check(UNSIGNED_PAYLOAD).unwrap().body,
+            BodyCheck::None
+        ));
+        assert!(matches!(
+            check(PUT_BODY_SHA256).unwrap().body,
+            BodyCheck::Sha256(_)
+        ));
+        for streaming in [
+            STREAMING_PAYLOAD,
+            STREAMING_PAYLOAD_TRAILER,
+            STREAMING_UNSIGNED_PAYLOAD_TRAILER,
+        ] {
+            assert!(
+                matches!(check(streaming).unwrap().body, BodyCheck::Chunked(_)),
+                "{streaming}"
+            );
+        }
+        for bad in ["STREAMING-SOMETHING", "abc", &PUT_BODY_SHA256[1..], "zz"] {
+            assert_eq!(
+                code(check(leak(bad.to_owned()))),
+                ErrorCode::InvalidArgument,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_payload_hash_means_an_empty_body() {
+        let req = RequestToSign {
+            method: "GET",
+            path: "/b/k",
+            params: &[],
+            headers: &[("host", "h")],
+        };
+        let signed = sign_request(&CREDS, &req, EMPTY_SHA256, at(NOW));
+        // The client's own headers, minus x-amz-content-sha256, and not signing it either.
+        let auth = signed.authorization.replace(";x-amz-content-sha256", "");
+        let canonical = canonical_request(
+            "GET",
+            "/b/k",
+            "",
+            b"host:h\nx-amz-date:20130524T000000Z\n",
+            "host;x-amz-date",
+            EMPTY_SHA256,
+        );
+        let key = signing_key(SK, "20130524", "us-east-1");
+        let signature = hex::encode(hmac_sha256(
+            &key,
+            string_to_sign(AMZ_DATE, "20130524/us-east-1/s3/aws4_request", &canonical).as_bytes(),
+        ));
+        let auth = leak(auth.replace(&signed.signature, &signature));
+        let head = Head::new(
+            "GET",
+            "/b/k",
+            &[
+                ("host", "h"),
+                ("x-amz-date", AMZ_DATE),
+                ("authorization", auth),
+            ],
+        );
+        let body = head.authenticate(&KEYS, NOW).expect("verifies").body;
+        let empty: [u8; 32] = hex::decode(EMPTY_SHA256).unwrap().try_into().unwrap();
+        assert!(matches!(body, BodyCheck::Sha256(h) if h == empty));
+    }
+
+    #[test]
+    fn presigned_round_trip_and_window() {
+        let req = RequestToSign {
+            method: "GET",
+            path: "/bucket/k y",
+            params: &[("response-content-type", "text/plain")],
+            headers: &[("host", "localhost:9000")],
+        };
+        let query = presign(&CREDS, &req, at(NOW), 600);
+        let head = Head::new(
+            "GET",
+            &format!("/bucket/k%20y?{query}"),
+            &[("host", "localhost:9000")],
+        );
+        head.authenticate(&KEYS, NOW + 600)
+            .expect("valid to the end");
+        assert_eq!(
+            code(head.authenticate(&KEYS, NOW + 601)),
+            ErrorCode::RequestExpired
+        );
+        head.authenticate(&KEYS, NOW - MAX_CLOCK_SKEW_SECS)
+            .expect("future within the skew");
+        let early = head
+            .authenticate(&KEYS, NOW - MAX_CLOCK_SKEW_SECS - 1)
+            .expect_err("too early");
+        assert_eq!(early.code, ErrorCode::AccessDenied);
+        assert!(early.message.contains("not valid yet"));
+
+        let tampered = Head::new(
+            "GET",
+            &format!(
+                "/bucket/k%20y?{}",
+                query.replace("text%2Fplain", "text%2Fhtml")
+            ),
+            &[("host", "localhost:9000")],
+        );
+        assert_eq!(
+            code(tampered.authenticate(&KEYS, NOW)),
+            ErrorCode::SignatureDoesNotMatch
+        );
+        let unknown = presign(
+            &Credentials {
+                access_key: "nobody",
+                ..CREDS
+            },
+            &req,
+            at(NOW),
+            600,
+        );
+        let head = Head::new(
+            "GET",
+            &format!("/bucket/k%20y?{unknown}"),
+            &[("host", "localhost:9000")],
+        );
+        assert_eq!(
+            code(head.authenticate(&KEYS, NOW)),
+            ErrorCode::InvalidAccessKeyId
+        );
+    }
+
+    #[test]
+    fn malformed_presigned_urls_are_invalid_arguments() {
+        let good = format!("{PRESIGNED_QUERY}&X-Amz-Signature={PRESIGNED_SIGNATURE}");
+        for (i, bad) in [
+            good.replace("X-Amz-Expires=86400", "X-Amz-Expires=0"),
+            good.replace("X-Amz-Expires=86400", "X-Amz-Expires=604801"),
+            good.replace("X-Amz-Expires=86400&", ""),
+            good.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA512"),
+            good.replace("X-Amz-Date=20130524T000000Z", "X-Amz-Date=20130525T000000Z"),
+            good.replace("X-Amz-Date=20130524T000000Z", "X-Amz-Date=yesterday"),
+            good.replace("%2Fs3%2F", "%2Fsqs%2F"),
+            good.replace("X-Amz-SignedHeaders=host", "X-Amz-SignedHeaders=range"),
+            format!("{good}&X-Amz-Signature={PRESIGNED_SIGNATURE}"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let head = Head::new("GET", &format!("/test.txt?{bad}"), &[("host", HOST)]);
+            let err = head
+                .authenticate(&KEYS, NOW)
+                .expect_err(&format!("case {i}"));
+            assert_eq!(
+                err.code,
+                ErrorCode::InvalidArgument,
+                "case {i}: {}",
+                err.message
+            );
+        }
+    }
+
+    #[test]
+    fn query_signature_detection() {
+        assert!(has_query_signature(PRESIGNED_QUERY));
+        assert!(has_query_signature("X-Amz-Signature=abc"));
+        assert!(!has_query_signature("X-Amz-Date=20130524T000000Z&acl"));
+        assert!(!has_query_signature(""));
+    }
 }
