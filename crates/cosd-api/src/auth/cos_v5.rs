@@ -13,7 +13,7 @@
 //! intersection of both ranges: editing `q-sign-time` cannot extend a captured signature.
 
 use super::primitives::{
-    decode, decode_str, encode, header_str, join_sorted_pairs, mac, mac_matches_hex,
+    decode, decode_query, decode_str, encode, header_str, join_sorted_pairs, mac, mac_matches_hex,
     raw_query_pairs, request_host, unix_secs, HmacSha1, MAX_AUTHORIZATION_LEN, MAX_SIGNED_NAMES,
 };
 use super::{
@@ -277,12 +277,12 @@ fn check_time(head: &RequestHead<'_>, auth: &Authorization, now: u64) -> ApiResu
 fn signed_params(query: &str, list: &[String]) -> Vec<(String, String)> {
     raw_query_pairs(query)
         .filter_map(|(key, value)| {
-            let key = signed_name(&decode(key));
+            let key = signed_name(&decode_query(key));
             if FIELDS.contains(&key.as_str()) || key == MERGED_PARAM {
                 return None;
             }
             list.binary_search(&key).ok()?;
-            Some((key, encode(&decode(value))))
+            Some((key, encode(&decode_query(value))))
         })
         .collect()
 }

@@ -48,6 +48,13 @@ pub(crate) fn decode(s: &str) -> Cow<'_, [u8]> {
     percent_decode_str(s).into()
 }
 
+/// Decodes a query-string key or value: `+` is a space (the form encoding that clients built
+/// on Python's `requests` send, e.g. the COS SDK's `prefix=a+b`), then percent-decoding. The
+/// routing step reads the query the same way, so what is signed is what is acted on.
+pub(crate) fn decode_query(s: &str) -> Vec<u8> {
+    percent_decode_str(&s.replace('+', " ")).collect()
+}
+
 /// [`decode`] into text for values that must be text (keys, times, names); invalid UTF-8 becomes
 /// U+FFFD, which then fails whatever check the value is for.
 pub(crate) fn decode_str(s: &str) -> Cow<'_, str> {

@@ -8,7 +8,7 @@
 
 use super::chunked::{ChainStart, ChunkedBody};
 use super::primitives::{
-    decode, decode_str, encode, encode_path, header_str, hmac_sha256, join_sorted_pairs, mac,
+    decode, decode_query, decode_str, encode, encode_path, header_str, hmac_sha256, join_sorted_pairs, mac,
     mac_matches_hex, raw_query_pairs, request_host, sha256_hex, unix_secs, HmacSha256,
     MAX_AUTHORIZATION_LEN, MAX_SIGNED_NAMES,
 };
@@ -472,7 +472,7 @@ fn canonical_uri(head: &RequestHead<'_>) -> String {
 /// the one parameter not signed.
 fn canonical_query(head: &RequestHead<'_>, presigned: bool) -> String {
     let mut pairs: Vec<(String, String)> = raw_query_pairs(head.uri.query().unwrap_or(""))
-        .map(|(key, value)| (decode(key), decode(value)))
+        .map(|(key, value)| (decode_query(key), decode_query(value)))
         .filter(|(key, _)| !(presigned && **key == *b"X-Amz-Signature"))
         .map(|(key, value)| (encode(&key), encode(&value)))
         .collect();
