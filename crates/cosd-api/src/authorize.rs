@@ -35,7 +35,12 @@ mod tests {
     use super::*;
 
     fn bucket(owner: &str) -> Target {
-        Target::Bucket(Some(BucketRecord { name: "b-1".into(), owner: owner.into(), region: "r".into(), created_ms: 0 }))
+        Target::Bucket(Some(BucketRecord {
+            name: "b-1".into(),
+            owner: owner.into(),
+            region: "r".into(),
+            created_ms: 0,
+        }))
     }
 
     fn code(r: ApiResult<Option<BucketRecord>>) -> ErrorCode {
@@ -44,14 +49,29 @@ mod tests {
 
     #[test]
     fn owner_only_and_anonymous_learns_nothing() {
-        let alice = Principal::Account { account: "1".into(), access_key: "ak".into() };
+        let alice = Principal::Account {
+            account: "1".into(),
+            access_key: "ak".into(),
+        };
         assert!(authorize(&alice, bucket("1")).unwrap().is_some());
         assert!(authorize(&alice, Target::NoBucket).unwrap().is_none());
-        assert_eq!(code(authorize(&alice, bucket("2"))), ErrorCode::AccessDenied);
-        assert_eq!(code(authorize(&alice, Target::Bucket(None))), ErrorCode::NoSuchBucket);
+        assert_eq!(
+            code(authorize(&alice, bucket("2"))),
+            ErrorCode::AccessDenied
+        );
+        assert_eq!(
+            code(authorize(&alice, Target::Bucket(None))),
+            ErrorCode::NoSuchBucket
+        );
         let anon = Principal::Anonymous;
-        assert_eq!(code(authorize(&anon, Target::NoBucket)), ErrorCode::AccessDenied);
+        assert_eq!(
+            code(authorize(&anon, Target::NoBucket)),
+            ErrorCode::AccessDenied
+        );
         assert_eq!(code(authorize(&anon, bucket("1"))), ErrorCode::AccessDenied);
-        assert_eq!(code(authorize(&anon, Target::Bucket(None))), ErrorCode::AccessDenied);
+        assert_eq!(
+            code(authorize(&anon, Target::Bucket(None))),
+            ErrorCode::AccessDenied
+        );
     }
 }

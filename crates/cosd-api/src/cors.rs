@@ -11,10 +11,16 @@ use http::HeaderMap;
 /// Answers a preflight request.
 pub fn preflight(headers: &HeaderMap) -> ApiResult<Reply> {
     if !headers.contains_key(http::header::ORIGIN) {
-        return Err(ApiError::with_message(ErrorCode::BadRequest, "Insufficient information. Origin request header needed."));
+        return Err(ApiError::with_message(
+            ErrorCode::BadRequest,
+            "Insufficient information. Origin request header needed.",
+        ));
     }
     if !headers.contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD) {
-        return Err(ApiError::with_message(ErrorCode::BadRequest, "Insufficient information. Access-Control-Request-Method request header needed."));
+        return Err(ApiError::with_message(
+            ErrorCode::BadRequest,
+            "Insufficient information. Access-Control-Request-Method request header needed.",
+        ));
     }
     Err(ErrorCode::AccessForbidden.into())
 }
@@ -29,7 +35,10 @@ mod tests {
         assert_eq!(preflight(&h).unwrap_err().code, ErrorCode::BadRequest);
         h.insert(http::header::ORIGIN, "https://example.com".parse().unwrap());
         assert_eq!(preflight(&h).unwrap_err().code, ErrorCode::BadRequest);
-        h.insert(http::header::ACCESS_CONTROL_REQUEST_METHOD, "PUT".parse().unwrap());
+        h.insert(
+            http::header::ACCESS_CONTROL_REQUEST_METHOD,
+            "PUT".parse().unwrap(),
+        );
         assert_eq!(preflight(&h).unwrap_err().code, ErrorCode::AccessForbidden);
     }
 }

@@ -80,11 +80,17 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode) -> Self {
-        ApiError { code, message: Cow::Borrowed(code.default_message()) }
+        ApiError {
+            code,
+            message: Cow::Borrowed(code.default_message()),
+        }
     }
 
     pub fn with_message(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
-        ApiError { code, message: message.into() }
+        ApiError {
+            code,
+            message: message.into(),
+        }
     }
 
     /// Wraps this error so it can travel through a body stream (whose items are `io::Error`)
@@ -100,7 +106,10 @@ impl ApiError {
             let inner = err.into_inner().expect("checked above");
             return *inner.downcast::<ApiError>().expect("checked above");
         }
-        ApiError::with_message(ErrorCode::IncompleteBody, format!("The request body could not be read: {err}"))
+        ApiError::with_message(
+            ErrorCode::IncompleteBody,
+            format!("The request body could not be read: {err}"),
+        )
     }
 }
 
@@ -135,7 +144,10 @@ mod tests {
     #[test]
     fn codes_carry_cos_statuses() {
         assert_eq!(ErrorCode::AccessForbidden.status(), StatusCode::FORBIDDEN);
-        assert_eq!(ErrorCode::InvalidRange.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+        assert_eq!(
+            ErrorCode::InvalidRange.status(),
+            StatusCode::RANGE_NOT_SATISFIABLE
+        );
         assert_eq!(ErrorCode::RequestExpired.as_str(), "AccessDenied");
     }
 }

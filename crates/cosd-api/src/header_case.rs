@@ -57,9 +57,13 @@ pub async fn cos_header_case() -> Extensions {
     let sink = captured.clone();
     let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
         *sink.lock().expect("not poisoned") = req.extensions().clone();
-        std::future::ready(Ok::<_, Infallible>(http::Response::new(Empty::<Bytes>::new())))
+        std::future::ready(Ok::<_, Infallible>(http::Response::new(
+            Empty::<Bytes>::new(),
+        )))
     });
-    let conn = http1::Builder::new().preserve_header_case(true).serve_connection(TokioIo::new(server), svc);
+    let conn = http1::Builder::new()
+        .preserve_header_case(true)
+        .serve_connection(TokioIo::new(server), svc);
     let mut request = String::from("GET / HTTP/1.1\r\nHost: cosd\r\n");
     for name in CANONICAL {
         // Content-Length has meaning in a request; zero keeps this one body-less.
@@ -73,7 +77,10 @@ pub async fn cos_header_case() -> Extensions {
         tokio::io::copy(&mut client, &mut tokio::io::sink()).await
     };
     let (served, sent) = tokio::join!(conn, send);
-    if let Err(err) = served.map_err(|e| e.to_string()).and(sent.map(drop).map_err(|e| e.to_string())) {
+    if let Err(err) = served
+        .map_err(|e| e.to_string())
+        .and(sent.map(drop).map_err(|e| e.to_string()))
+    {
         tracing::warn!(error = %err, "could not prepare header spelling; names will be lower case");
     }
     let extensions = captured.lock().expect("not poisoned").clone();
@@ -92,21 +99,33 @@ mod tests {
         let (mut client, server) = tokio::io::duplex(4096);
         let svc = service_fn(move |_req: http::Request<hyper::body::Incoming>| {
             let mut resp = http::Response::new(Full::new(Bytes::from_static(b"ok")));
-            resp.headers_mut().insert("etag", "\"abc\"".parse().unwrap());
-            resp.headers_mut().insert("x-cos-hash-crc64ecma", "1".parse().unwrap());
-            resp.headers_mut().insert("last-modified", "x".parse().unwrap());
+            resp.headers_mut()
+                .insert("etag", "\"abc\"".parse().unwrap());
+            resp.headers_mut()
+                .insert("x-cos-hash-crc64ecma", "1".parse().unwrap());
+            resp.headers_mut()
+                .insert("last-modified", "x".parse().unwrap());
             *resp.extensions_mut() = case.clone();
             std::future::ready(Ok::<_, Infallible>(resp))
         });
         let conn = http1::Builder::new().serve_connection(TokioIo::new(server), svc);
         let talk = async move {
-            client.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").await.unwrap();
+            client
+                .write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                .await
+                .unwrap();
             let mut out = String::new();
             client.read_to_string(&mut out).await.unwrap();
             out
         };
         let (_, wire) = tokio::join!(conn, talk);
-        for expected in ["\r\nETag: \"abc\"\r\n", "\r\nx-cos-hash-crc64ecma: 1\r\n", "\r\nLast-Modified: x\r\n", "\r\nContent-Length: 2\r\n", "\r\nDate: "] {
+        for expected in [
+            "\r\nETag: \"abc\"\r\n",
+            "\r\nx-cos-hash-crc64ecma: 1\r\n",
+            "\r\nLast-Modified: x\r\n",
+            "\r\nContent-Length: 2\r\n",
+            "\r\nDate: ",
+        ] {
             assert!(wire.contains(expected), "{expected:?} missing in {wire:?}");
         }
     }

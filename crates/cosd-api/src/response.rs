@@ -44,11 +44,19 @@ impl std::fmt::Debug for ReplyBody {
 
 impl Reply {
     pub fn empty(status: StatusCode) -> Reply {
-        Reply { status, headers: HeaderMap::new(), body: ReplyBody::Empty }
+        Reply {
+            status,
+            headers: HeaderMap::new(),
+            body: ReplyBody::Empty,
+        }
     }
 
     pub fn xml(body: String) -> Reply {
-        Reply { status: StatusCode::OK, headers: HeaderMap::new(), body: ReplyBody::Xml(body) }
+        Reply {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: ReplyBody::Xml(body),
+        }
     }
 
     /// Adds a header; values that are not valid header text are dropped rather than sent broken
@@ -79,10 +87,16 @@ impl Reply {
         let mut headers = self.headers;
         let body = match self.body {
             _ if head => Empty::new().map_err(|never| match never {}).boxed_unsync(),
-            ReplyBody::Empty | ReplyBody::Length(_) => Empty::new().map_err(|never| match never {}).boxed_unsync(),
+            ReplyBody::Empty | ReplyBody::Length(_) => {
+                Empty::new().map_err(|never| match never {}).boxed_unsync()
+            }
             ReplyBody::Xml(s) => {
-                headers.entry(CONTENT_TYPE).or_insert(HeaderValue::from_static("application/xml"));
-                Full::new(Bytes::from(s)).map_err(|never| match never {}).boxed_unsync()
+                headers
+                    .entry(CONTENT_TYPE)
+                    .or_insert(HeaderValue::from_static("application/xml"));
+                Full::new(Bytes::from(s))
+                    .map_err(|never| match never {})
+                    .boxed_unsync()
             }
             ReplyBody::Stream(stream, _) => {
                 StreamBody::new(stream.map_ok(http_body::Frame::data)).boxed_unsync()

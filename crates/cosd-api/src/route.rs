@@ -78,7 +78,10 @@ impl Query {
         let mut params = Vec::new();
         for part in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             if params.len() == MAX_QUERY_PARAMS {
-                return Err(ApiError::with_message(ErrorCode::InvalidURI, "Too many query parameters."));
+                return Err(ApiError::with_message(
+                    ErrorCode::InvalidURI,
+                    "Too many query parameters.",
+                ));
             }
             let (k, v) = part.split_once('=').unwrap_or((part, ""));
             params.push((decode_query_component(k)?, decode_query_component(v)?));
@@ -88,7 +91,10 @@ impl Query {
 
     /// The first value of `key`, if present.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn has(&self, key: &str) -> bool {
@@ -106,7 +112,12 @@ pub fn decode_query_component(s: &str) -> ApiResult<String> {
     percent_decode_str(&spaced)
         .decode_utf8()
         .map(|c| c.into_owned())
-        .map_err(|_| ApiError::with_message(ErrorCode::InvalidURI, "The query string is not valid UTF-8."))
+        .map_err(|_| {
+            ApiError::with_message(
+                ErrorCode::InvalidURI,
+                "The query string is not valid UTF-8.",
+            )
+        })
 }
 
 /// Percent-decodes a path; `+` stays a plus. Keys are UTF-8 (COS keys are UTF-8 by definition).
@@ -114,7 +125,12 @@ pub fn decode_path(s: &str) -> ApiResult<String> {
     percent_decode_str(s)
         .decode_utf8()
         .map(|c| c.into_owned())
-        .map_err(|_| ApiError::with_message(ErrorCode::InvalidURI, "The request path is not valid UTF-8."))
+        .map_err(|_| {
+            ApiError::with_message(
+                ErrorCode::InvalidURI,
+                "The request path is not valid UTF-8.",
+            )
+        })
 }
 
 /// One routed request.
@@ -131,12 +147,44 @@ pub struct Route {
 /// Sub-resources that select a different operation. Any of these that cosd does not implement
 /// yet makes the request `NotImplemented` instead of silently acting as the plain operation.
 const SUBRESOURCES: &[&str] = &[
-    "accelerate", "acl", "append", "cors", "delete", "domain", "encryption", "intelligenttiering",
-    "inventory", "lifecycle", "live", "location", "logging", "notification", "object-lock",
-    "origin", "partNumber", "policy", "referer", "replication", "restore", "select", "symlink",
-    "tagging", "uploadId", "uploads", "versioning", "versions", "website", "retention",
-    "legal-hold", "ownershipControls", "publicAccessBlock", "requestPayment", "analytics",
-    "metrics", "attributes", "torrent",
+    "accelerate",
+    "acl",
+    "append",
+    "cors",
+    "delete",
+    "domain",
+    "encryption",
+    "intelligenttiering",
+    "inventory",
+    "lifecycle",
+    "live",
+    "location",
+    "logging",
+    "notification",
+    "object-lock",
+    "origin",
+    "partNumber",
+    "policy",
+    "referer",
+    "replication",
+    "restore",
+    "select",
+    "symlink",
+    "tagging",
+    "uploadId",
+    "uploads",
+    "versioning",
+    "versions",
+    "website",
+    "retention",
+    "legal-hold",
+    "ownershipControls",
+    "publicAccessBlock",
+    "requestPayment",
+    "analytics",
+    "metrics",
+    "attributes",
+    "torrent",
 ];
 
 /// Resolves a request to a [`Route`].
@@ -167,12 +215,19 @@ pub fn resolve(
             }
         }
     };
-    let key = if raw_key.is_empty() { None } else { Some(decode_path(raw_key)?) };
+    let key = if raw_key.is_empty() {
+        None
+    } else {
+        Some(decode_path(raw_key)?)
+    };
     if let Some(k) = &key {
         if k.len() > MAX_KEY_BYTES {
             return Err(ApiError::with_message(
                 ErrorCode::KeyTooLong,
-                format!("Your key is too long: {} bytes, the limit is {MAX_KEY_BYTES}.", k.len()),
+                format!(
+                    "Your key is too long: {} bytes, the limit is {MAX_KEY_BYTES}.",
+                    k.len()
+                ),
             ));
         }
     }
@@ -182,7 +237,13 @@ pub fn resolve(
         (Some(_), None) => bucket_op(method, &query)?,
         (Some(_), Some(_)) => object_op(method, &query, headers)?,
     };
-    Ok(Route { op, bucket, key, query, host })
+    Ok(Route {
+        op,
+        bucket,
+        key,
+        query,
+        host,
+    })
 }
 
 enum HostKind {
@@ -194,9 +255,15 @@ enum HostKind {
 fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
         // IPv6 literal: `[::1]:9000`.
-        return host.split_once(']').map(|(h, _)| &host[..=h.len()]).unwrap_or(host);
+        return host
+            .split_once(']')
+            .map(|(h, _)| &host[..=h.len()])
+            .unwrap_or(host);
     }
-    host.rsplit_once(':').filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit())).map(|(h, _)| h).unwrap_or(host)
+    host.rsplit_once(':')
+        .filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit()))
+        .map(|(h, _)| h)
+        .unwrap_or(host)
 }
 
 fn virtual_host_bucket(host: &str, cfg: &RouteConfig) -> HostKind {
@@ -215,11 +282,15 @@ fn virtual_host_bucket(host: &str, cfg: &RouteConfig) -> HostKind {
     }
     // `<bucket>.cos.<region>.myqcloud.com`, `cos.<region>.myqcloud.com`, `service.cos.myqcloud.com`.
     for suffix in [".myqcloud.com", ".tencentcos.cn"] {
-        let Some(front) = host.strip_suffix(suffix) else { continue };
+        let Some(front) = host.strip_suffix(suffix) else {
+            continue;
+        };
         let labels: Vec<&str> = front.split('.').collect();
         return match labels.as_slice() {
             ["service", "cos"] | ["cos", _] => HostKind::Service,
-            [bucket, cos, _region] if cos.starts_with("cos") => HostKind::Bucket(bucket.to_string()),
+            [bucket, cos, _region] if cos.starts_with("cos") => {
+                HostKind::Bucket(bucket.to_string())
+            }
             _ => HostKind::PathStyle,
         };
     }
@@ -281,7 +352,9 @@ fn bucket_op(method: &Method, query: &Query) -> ApiResult<Op> {
         ("HEAD", None) => Op::HeadBucket,
         ("DELETE", None) => Op::DeleteBucket,
         ("POST", Some("delete")) => Op::DeleteObjects,
-        ("GET" | "PUT" | "POST" | "DELETE" | "HEAD", s) => not_implemented(method, s.unwrap_or(""), "bucket"),
+        ("GET" | "PUT" | "POST" | "DELETE" | "HEAD", s) => {
+            not_implemented(method, s.unwrap_or(""), "bucket")
+        }
         _ => {
             return Err(ApiError::with_message(
                 ErrorCode::MethodNotAllowed,
@@ -296,14 +369,17 @@ fn object_op(method: &Method, query: &Query, headers: &HeaderMap) -> ApiResult<O
         return Ok(Op::Preflight);
     }
     let sub = subresource(query);
-    let copy = headers.contains_key("x-cos-copy-source") || headers.contains_key("x-amz-copy-source");
+    let copy =
+        headers.contains_key("x-cos-copy-source") || headers.contains_key("x-amz-copy-source");
     Ok(match (method.as_str(), sub) {
         ("PUT", None) if copy => Op::CopyObject,
         ("PUT", None) => Op::PutObject,
         ("GET", None) => Op::GetObject,
         ("HEAD", None) => Op::HeadObject,
         ("DELETE", None) => Op::DeleteObject,
-        ("GET" | "PUT" | "POST" | "DELETE" | "HEAD", s) => not_implemented(method, s.unwrap_or(""), "object"),
+        ("GET" | "PUT" | "POST" | "DELETE" | "HEAD", s) => {
+            not_implemented(method, s.unwrap_or(""), "object")
+        }
         _ => {
             return Err(ApiError::with_message(
                 ErrorCode::MethodNotAllowed,
@@ -321,26 +397,57 @@ mod tests {
         route_with(method, host, target, &[])
     }
 
-    fn route_with(method: &str, host: &str, target: &str, extra: &[(&str, &str)]) -> ApiResult<Route> {
+    fn route_with(
+        method: &str,
+        host: &str,
+        target: &str,
+        extra: &[(&str, &str)],
+    ) -> ApiResult<Route> {
         let mut headers = HeaderMap::new();
         headers.insert(http::header::HOST, host.parse().unwrap());
         for (k, v) in extra {
-            headers.insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            headers.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
         }
-        let cfg = RouteConfig { domains: vec!["cos.localhost".into(), "localhost".into()] };
-        resolve(&method.parse().unwrap(), &target.parse().unwrap(), &headers, &cfg)
+        let cfg = RouteConfig {
+            domains: vec!["cos.localhost".into(), "localhost".into()],
+        };
+        resolve(
+            &method.parse().unwrap(),
+            &target.parse().unwrap(),
+            &headers,
+            &cfg,
+        )
     }
 
     #[test]
     fn virtual_host_cos_domains() {
-        let r = route("GET", "examplebucket-1250000000.cos.ap-beijing.myqcloud.com", "/exampleobject").unwrap();
+        let r = route(
+            "GET",
+            "examplebucket-1250000000.cos.ap-beijing.myqcloud.com",
+            "/exampleobject",
+        )
+        .unwrap();
         assert_eq!(r.op, Op::GetObject);
         assert_eq!(r.bucket.as_deref(), Some("examplebucket-1250000000"));
         assert_eq!(r.key.as_deref(), Some("exampleobject"));
-        assert_eq!(r.host, "examplebucket-1250000000.cos.ap-beijing.myqcloud.com");
+        assert_eq!(
+            r.host,
+            "examplebucket-1250000000.cos.ap-beijing.myqcloud.com"
+        );
 
-        let r = route("PUT", "b-1250000000.cos.ap-guangzhou.tencentcos.cn:8080", "/").unwrap();
-        assert_eq!((r.op, r.bucket.as_deref(), r.key), (Op::CreateBucket, Some("b-1250000000"), None));
+        let r = route(
+            "PUT",
+            "b-1250000000.cos.ap-guangzhou.tencentcos.cn:8080",
+            "/",
+        )
+        .unwrap();
+        assert_eq!(
+            (r.op, r.bucket.as_deref(), r.key),
+            (Op::CreateBucket, Some("b-1250000000"), None)
+        );
     }
 
     #[test]
@@ -349,15 +456,30 @@ mod tests {
         assert_eq!(r.bucket.as_deref(), Some("b-1"));
         let r = route("GET", "b-1.localhost", "/").unwrap();
         assert_eq!((r.op, r.bucket.as_deref()), (Op::ListObjects, Some("b-1")));
-        assert_eq!(route("GET", "cos.localhost:9000", "/").unwrap().op, Op::ListBuckets);
+        assert_eq!(
+            route("GET", "cos.localhost:9000", "/").unwrap().op,
+            Op::ListBuckets
+        );
     }
 
     #[test]
     fn service_hosts() {
-        assert_eq!(route("GET", "service.cos.myqcloud.com", "/").unwrap().op, Op::ListBuckets);
-        assert_eq!(route("GET", "cos.ap-beijing.myqcloud.com", "/").unwrap().op, Op::ListBuckets);
-        assert_eq!(route("GET", "127.0.0.1:9000", "/").unwrap().op, Op::ListBuckets);
-        assert_eq!(route("PUT", "127.0.0.1:9000", "/").unwrap_err().code, ErrorCode::MethodNotAllowed);
+        assert_eq!(
+            route("GET", "service.cos.myqcloud.com", "/").unwrap().op,
+            Op::ListBuckets
+        );
+        assert_eq!(
+            route("GET", "cos.ap-beijing.myqcloud.com", "/").unwrap().op,
+            Op::ListBuckets
+        );
+        assert_eq!(
+            route("GET", "127.0.0.1:9000", "/").unwrap().op,
+            Op::ListBuckets
+        );
+        assert_eq!(
+            route("PUT", "127.0.0.1:9000", "/").unwrap_err().code,
+            ErrorCode::MethodNotAllowed
+        );
     }
 
     #[test]
@@ -370,7 +492,10 @@ mod tests {
         assert_eq!(r.host, "[::1]");
         let r = route("GET", "127.0.0.1", "/b-1/..%2F..%2Fetc%2Fpasswd").unwrap();
         assert_eq!(r.key.as_deref(), Some("../../etc/passwd"));
-        assert_eq!(route("GET", "h", "/b-1/%FF").unwrap_err().code, ErrorCode::InvalidURI);
+        assert_eq!(
+            route("GET", "h", "/b-1/%FF").unwrap_err().code,
+            ErrorCode::InvalidURI
+        );
     }
 
     #[test]
@@ -378,37 +503,86 @@ mod tests {
         let ok = format!("/b-1/{}", "k".repeat(MAX_KEY_BYTES));
         assert!(route("PUT", "h", &ok).is_ok());
         let long = format!("/b-1/{}", "k".repeat(MAX_KEY_BYTES + 1));
-        assert_eq!(route("PUT", "h", &long).unwrap_err().code, ErrorCode::KeyTooLong);
+        assert_eq!(
+            route("PUT", "h", &long).unwrap_err().code,
+            ErrorCode::KeyTooLong
+        );
     }
 
     #[test]
     fn bucket_subresources() {
-        assert_eq!(route("GET", "h", "/b-1?location").unwrap().op, Op::GetBucketLocation);
-        assert_eq!(route("GET", "h", "/b-1?list-type=2&prefix=a").unwrap().op, Op::ListObjectsV2);
-        assert_eq!(route("POST", "h", "/b-1?delete=").unwrap().op, Op::DeleteObjects);
-        assert_eq!(route("GET", "h", "/b-1?cors").unwrap().op, Op::NotImplemented("GetBucketCors"));
-        assert_eq!(route("PUT", "h", "/b-1?acl").unwrap().op, Op::NotImplemented("BucketAcl"));
-        assert_eq!(route("POST", "h", "/b-1").unwrap().op, Op::NotImplemented("PostObject"));
-        assert_eq!(route("OPTIONS", "h", "/b-1?lifecycle").unwrap().op, Op::Preflight);
-        assert_eq!(route("PATCH", "h", "/b-1").unwrap_err().code, ErrorCode::MethodNotAllowed);
+        assert_eq!(
+            route("GET", "h", "/b-1?location").unwrap().op,
+            Op::GetBucketLocation
+        );
+        assert_eq!(
+            route("GET", "h", "/b-1?list-type=2&prefix=a").unwrap().op,
+            Op::ListObjectsV2
+        );
+        assert_eq!(
+            route("POST", "h", "/b-1?delete=").unwrap().op,
+            Op::DeleteObjects
+        );
+        assert_eq!(
+            route("GET", "h", "/b-1?cors").unwrap().op,
+            Op::NotImplemented("GetBucketCors")
+        );
+        assert_eq!(
+            route("PUT", "h", "/b-1?acl").unwrap().op,
+            Op::NotImplemented("BucketAcl")
+        );
+        assert_eq!(
+            route("POST", "h", "/b-1").unwrap().op,
+            Op::NotImplemented("PostObject")
+        );
+        assert_eq!(
+            route("OPTIONS", "h", "/b-1?lifecycle").unwrap().op,
+            Op::Preflight
+        );
+        assert_eq!(
+            route("PATCH", "h", "/b-1").unwrap_err().code,
+            ErrorCode::MethodNotAllowed
+        );
     }
 
     #[test]
     fn object_operations() {
         assert_eq!(route("PUT", "h", "/b-1/k").unwrap().op, Op::PutObject);
         assert_eq!(
-            route_with("PUT", "h", "/b-1/k", &[("x-cos-copy-source", "b-1.cos.r.myqcloud.com/s")]).unwrap().op,
+            route_with(
+                "PUT",
+                "h",
+                "/b-1/k",
+                &[("x-cos-copy-source", "b-1.cos.r.myqcloud.com/s")]
+            )
+            .unwrap()
+            .op,
             Op::CopyObject
         );
-        assert_eq!(route_with("PUT", "h", "/b-1/k", &[("x-amz-copy-source", "/b-1/s")]).unwrap().op, Op::CopyObject);
+        assert_eq!(
+            route_with("PUT", "h", "/b-1/k", &[("x-amz-copy-source", "/b-1/s")])
+                .unwrap()
+                .op,
+            Op::CopyObject
+        );
         assert_eq!(route("HEAD", "h", "/b-1/k").unwrap().op, Op::HeadObject);
         assert_eq!(route("DELETE", "h", "/b-1/k").unwrap().op, Op::DeleteObject);
         assert_eq!(
-            route("GET", "h", "/b-1/k?response-content-type=text%2Fplain").unwrap().op,
+            route("GET", "h", "/b-1/k?response-content-type=text%2Fplain")
+                .unwrap()
+                .op,
             Op::GetObject
         );
-        assert_eq!(route("POST", "h", "/b-1/k?uploads").unwrap().op, Op::NotImplemented("InitiateMultipartUpload"));
-        assert_eq!(route("PUT", "h", "/b-1/k?partNumber=1&uploadId=x").unwrap().op, Op::NotImplemented("UploadPart"));
+        assert_eq!(
+            route("POST", "h", "/b-1/k?uploads").unwrap().op,
+            Op::NotImplemented("InitiateMultipartUpload")
+        );
+        assert_eq!(
+            route("PUT", "h", "/b-1/k?partNumber=1&uploadId=x")
+                .unwrap()
+                .op,
+            Op::NotImplemented("UploadPart")
+        );
         assert_eq!(route("OPTIONS", "h", "/b-1/k").unwrap().op, Op::Preflight);
     }
 
@@ -419,7 +593,13 @@ mod tests {
         assert_eq!(q.get("acl"), Some(""));
         assert_eq!(q.get("max-keys"), Some("5"));
         assert!(!q.has("marker"));
-        let many = (0..=MAX_QUERY_PARAMS).map(|i| format!("p{i}=1")).collect::<Vec<_>>().join("&");
-        assert_eq!(Query::parse(Some(&many)).unwrap_err().code, ErrorCode::InvalidURI);
+        let many = (0..=MAX_QUERY_PARAMS)
+            .map(|i| format!("p{i}=1"))
+            .collect::<Vec<_>>()
+            .join("&");
+        assert_eq!(
+            Query::parse(Some(&many)).unwrap_err().code,
+            ErrorCode::InvalidURI
+        );
     }
 }

@@ -40,13 +40,23 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store, keys: Arc<dyn Keyring>, routes: RouteConfig, region: String) -> Self {
-        AppState { store, keys, routes, region, request_ids: RequestIds::new() }
+        AppState {
+            store,
+            keys,
+            routes,
+            region,
+            request_ids: RequestIds::new(),
+        }
     }
 }
 
 /// Serves HTTP/1.1 on `listener` until `shutdown` resolves, then stops accepting and lets
 /// in-flight requests finish (up to [`SHUTDOWN_GRACE`]).
-pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()>,
+) {
     let header_case = Arc::new(crate::header_case::cos_header_case().await);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -79,7 +89,10 @@ pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl F
     }
     drop(listener);
     tracing::info!("shutting down: waiting for in-flight requests");
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("in-flight requests did not finish within {SHUTDOWN_GRACE:?}");
     }
 }
@@ -114,7 +127,9 @@ pub async fn handle(
     let status = reply.status.as_u16();
     let bytes_out = reply.body_len();
     let mut response = reply.into_response(is_head);
-    response.headers_mut().insert(SERVER, HeaderValue::from_static("tencent-cos"));
+    response
+        .headers_mut()
+        .insert(SERVER, HeaderValue::from_static("tencent-cos"));
     *response.extensions_mut() = (*header_case).clone();
     tracing::info!(
         target: "cosd::request",
@@ -143,12 +158,21 @@ async fn process(
         // signature is deliberately not checked here.
         return cors::preflight(&parts.headers);
     }
-    let head = RequestHead { method: &parts.method, uri: &parts.uri, headers: &parts.headers };
+    let head = RequestHead {
+        method: &parts.method,
+        uri: &parts.uri,
+        headers: &parts.headers,
+    };
     let authenticated = auth::authenticate(&head, state.keys.as_ref(), SystemTime::now())?;
     let target = match (&route.bucket, route.op) {
-        (Some(name), op) if op != Op::CreateBucket => {
-            authorize::Target::Bucket(state.store.meta.get_bucket(name).await.map_err(ops::store_error)?)
-        }
+        (Some(name), op) if op != Op::CreateBucket => authorize::Target::Bucket(
+            state
+                .store
+                .meta
+                .get_bucket(name)
+                .await
+                .map_err(ops::store_error)?,
+        ),
         _ => authorize::Target::NoBucket,
     };
     let bucket = authorize::authorize(&authenticated.principal, target)?;
@@ -175,7 +199,10 @@ fn dialect_of(parts: &http::request::Parts) -> Dialect {
         .headers
         .get(http::header::AUTHORIZATION)
         .is_some_and(|v| v.as_bytes().starts_with(b"AWS"));
-    let query_sig = parts.uri.query().is_some_and(|q| q.contains("X-Amz-Signature="));
+    let query_sig = parts
+        .uri
+        .query()
+        .is_some_and(|q| q.contains("X-Amz-Signature="));
     if header_sig || query_sig {
         Dialect::S3
     } else {
@@ -187,9 +214,15 @@ fn dialect_of(parts: &http::request::Parts) -> Dialect {
 fn resource_of(parts: &http::request::Parts, route: Option<&Route>) -> String {
     let host = match route {
         Some(r) => r.host.clone(),
-        None => parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("").to_string(),
+        None => parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("")
+            .to_string(),
     };
-    let path = route::decode_path(parts.uri.path()).unwrap_or_else(|_| parts.uri.path().to_string());
+    let path =
+        route::decode_path(parts.uri.path()).unwrap_or_else(|_| parts.uri.path().to_string());
     format!("{host}{path}")
 }
 
@@ -201,9 +234,15 @@ struct RequestIds {
 
 impl RequestIds {
     fn new() -> Self {
-        let secs = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs();
+        let secs = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
         let node = uuid::Uuid::new_v4().as_u128() as u32;
-        RequestIds { prefix: format!("{secs:08x}_{node:08x}"), counter: AtomicU64::new(0) }
+        RequestIds {
+            prefix: format!("{secs:08x}_{node:08x}"),
+            counter: AtomicU64::new(0),
+        }
     }
 
     fn next(&self) -> String {
@@ -213,7 +252,8 @@ impl RequestIds {
 }
 
 fn trace_id_for(request_id: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(format!("{request_id}_{}", uuid::Uuid::new_v4().simple()))
+    base64::engine::general_purpose::STANDARD
+        .encode(format!("{request_id}_{}", uuid::Uuid::new_v4().simple()))
 }
 
 #[cfg(test)]

@@ -15,7 +15,8 @@ pub fn to_document<T: Serialize>(root: &T) -> String {
     let mut ser = quick_xml::se::Serializer::new(&mut out);
     // COS escapes quotes and apostrophes in text (`&quot;` in ETags, `&apos;` in messages).
     ser.set_quote_level(quick_xml::se::QuoteLevel::Full);
-    root.serialize(ser).expect("response documents always serialize");
+    root.serialize(ser)
+        .expect("response documents always serialize");
     out
 }
 
@@ -221,13 +222,18 @@ mod tests {
             delimiter: Some("/".into()),
             is_truncated: false,
             next_marker: None,
-            common_prefixes: vec![CommonPrefix { prefix: "d/".into() }],
+            common_prefixes: vec![CommonPrefix {
+                prefix: "d/".into(),
+            }],
             contents: vec![Contents {
                 key: "a&b".into(),
                 last_modified: "2020-12-10T03:37:30.000Z".into(),
                 etag: "\"abc\"".into(),
                 size: 3,
-                owner: Some(Owner { id: "1250000000".into(), display_name: "1250000000".into() }),
+                owner: Some(Owner {
+                    id: "1250000000".into(),
+                    display_name: "1250000000".into(),
+                }),
                 storage_class: "STANDARD".into(),
             }],
         });
@@ -246,12 +252,21 @@ mod tests {
         assert_eq!(d.objects.len(), 2);
         assert_eq!(d.objects[1].key, "b&c");
         assert_eq!(d.objects[1].version_id.as_deref(), Some("v"));
-        assert_eq!(from_document::<Delete>("<Delete><Object>").unwrap_err().code, ErrorCode::MalformedXML);
+        assert_eq!(
+            from_document::<Delete>("<Delete><Object>")
+                .unwrap_err()
+                .code,
+            ErrorCode::MalformedXML
+        );
 
         let doc = to_document(&DeleteResult {
             entries: vec![
                 DeleteEntry::Deleted { key: "a".into() },
-                DeleteEntry::Error { key: "b".into(), code: "InternalError", message: "m".into() },
+                DeleteEntry::Error {
+                    key: "b".into(),
+                    code: "InternalError",
+                    message: "m".into(),
+                },
             ],
         });
         assert!(doc.ends_with("<DeleteResult><Deleted><Key>a</Key></Deleted><Error><Key>b</Key><Code>InternalError</Code><Message>m</Message></Error></DeleteResult>"), "{doc}");

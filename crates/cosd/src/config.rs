@@ -70,19 +70,32 @@ pub struct Config {
 impl Config {
     /// Resolves flags (clap already folded in their environment variables), the root account's
     /// environment variables, the config file and the defaults.
-    pub fn resolve(args: ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
+    pub fn resolve(
+        args: ServeArgs,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, String> {
         let file = match &args.config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
-        let region = args.region.or(file.region).unwrap_or_else(|| DEFAULT_REGION.to_string());
-        if region.is_empty() || !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-            return Err(format!("invalid region {region:?}: use lower-case letters, digits and '-'"));
+        let region = args
+            .region
+            .or(file.region)
+            .unwrap_or_else(|| DEFAULT_REGION.to_string());
+        if region.is_empty()
+            || !region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(format!(
+                "invalid region {region:?}: use lower-case letters, digits and '-'"
+            ));
         }
         let domains = if !args.domains.is_empty() {
             args.domains
         } else {
-            file.domains.unwrap_or_else(|| DEFAULT_DOMAINS.iter().map(|d| d.to_string()).collect())
+            file.domains
+                .unwrap_or_else(|| DEFAULT_DOMAINS.iter().map(|d| d.to_string()).collect())
         };
         let root = RootAccount {
             appid: env("COSD_APPID").or(file.appid),
@@ -95,17 +108,28 @@ impl Config {
             }
         }
         Ok(Config {
-            listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
-            data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+            data_dir: args
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             region,
-            domains: domains.into_iter().map(|d| d.trim().trim_matches('.').to_ascii_lowercase()).filter(|d| !d.is_empty()).collect(),
+            domains: domains
+                .into_iter()
+                .map(|d| d.trim().trim_matches('.').to_ascii_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect(),
             root,
         })
     }
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
     toml::from_str(&text).map_err(|e| format!("invalid config file {}: {e}", path.display()))
 }
 
@@ -114,7 +138,13 @@ mod tests {
     use super::*;
 
     fn args() -> ServeArgs {
-        ServeArgs { config: None, listen: None, data_dir: None, region: None, domains: vec![] }
+        ServeArgs {
+            config: None,
+            listen: None,
+            data_dir: None,
+            region: None,
+            domains: vec![],
+        }
     }
 
     #[test]
@@ -155,6 +185,8 @@ mod tests {
         std::fs::write(&path, "lissten = 1").unwrap();
         let mut a = args();
         a.config = Some(path);
-        assert!(Config::resolve(a, |_| None).unwrap_err().contains("lissten"));
+        assert!(Config::resolve(a, |_| None)
+            .unwrap_err()
+            .contains("lissten"));
     }
 }

@@ -20,7 +20,10 @@ pub struct Credentials {
 
 impl Keyring for Credentials {
     fn lookup(&self, access_key: &str) -> Option<Secret> {
-        (access_key == self.secret_id).then(|| Secret { secret_key: self.secret_key.clone(), account: self.appid.clone() })
+        (access_key == self.secret_id).then(|| Secret {
+            secret_key: self.secret_key.clone(),
+            account: self.appid.clone(),
+        })
     }
 }
 
@@ -32,18 +35,34 @@ pub enum Origin {
 }
 
 /// Configured keys win; otherwise the stored ones; otherwise new ones are generated and stored.
-pub fn load_or_create(root: &RootAccount, data_dir: &Path) -> std::io::Result<(Credentials, Origin)> {
-    let appid = root.appid.clone().unwrap_or_else(|| DEFAULT_APPID.to_string());
+pub fn load_or_create(
+    root: &RootAccount,
+    data_dir: &Path,
+) -> std::io::Result<(Credentials, Origin)> {
+    let appid = root
+        .appid
+        .clone()
+        .unwrap_or_else(|| DEFAULT_APPID.to_string());
     if let (Some(id), Some(key)) = (&root.secret_id, &root.secret_key) {
-        return Ok((Credentials { appid, secret_id: id.clone(), secret_key: key.clone() }, Origin::Configured));
+        return Ok((
+            Credentials {
+                appid,
+                secret_id: id.clone(),
+                secret_key: key.clone(),
+            },
+            Origin::Configured,
+        ));
     }
     if root.secret_id.is_some() || root.secret_key.is_some() {
-        return Err(std::io::Error::other("set both COSD_SECRET_ID and COSD_SECRET_KEY, or neither"));
+        return Err(std::io::Error::other(
+            "set both COSD_SECRET_ID and COSD_SECRET_KEY, or neither",
+        ));
     }
     let path = data_dir.join(FILE_NAME);
     match std::fs::read_to_string(&path) {
         Ok(text) => {
-            let stored: Credentials = toml::from_str(&text).map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+            let stored: Credentials = toml::from_str(&text)
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
             return Ok((Credentials { appid, ..stored }, Origin::Stored));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -55,7 +74,12 @@ pub fn load_or_create(root: &RootAccount, data_dir: &Path) -> std::io::Result<(C
         secret_id: format!("AKID{}", Alphanumeric.sample_string(&mut rng, 32)),
         secret_key: Alphanumeric.sample_string(&mut rng, 32),
     };
-    write_private(&path, toml::to_string(&creds).expect("credentials serialize").as_bytes())?;
+    write_private(
+        &path,
+        toml::to_string(&creds)
+            .expect("credentials serialize")
+            .as_bytes(),
+    )?;
     Ok((creds, Origin::Generated))
 }
 
@@ -83,24 +107,37 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(FILE_NAME)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join(FILE_NAME))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let (again, origin) = load_or_create(&RootAccount::default(), dir.path()).unwrap();
         assert!(matches!(origin, Origin::Stored));
         assert_eq!(again, first);
-        assert_eq!(again.lookup(&first.secret_id).unwrap().account, DEFAULT_APPID);
+        assert_eq!(
+            again.lookup(&first.secret_id).unwrap().account,
+            DEFAULT_APPID
+        );
         assert!(again.lookup("other").is_none());
     }
 
     #[test]
     fn configured_keys_win_and_halves_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let root = RootAccount { appid: Some("7".into()), secret_id: Some("id".into()), secret_key: Some("key".into()) };
+        let root = RootAccount {
+            appid: Some("7".into()),
+            secret_id: Some("id".into()),
+            secret_key: Some("key".into()),
+        };
         let (c, origin) = load_or_create(&root, dir.path()).unwrap();
         assert!(matches!(origin, Origin::Configured));
         assert_eq!((c.appid.as_str(), c.secret_id.as_str()), ("7", "id"));
-        let half = RootAccount { secret_id: Some("id".into()), ..Default::default() };
+        let half = RootAccount {
+            secret_id: Some("id".into()),
+            ..Default::default()
+        };
         assert!(load_or_create(&half, dir.path()).is_err());
     }
 }

@@ -17,7 +17,11 @@ use std::time::Duration;
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 #[derive(Parser)]
-#[command(name = "cosd", version, about = "Object storage speaking the Tencent COS XML API and S3")]
+#[command(
+    name = "cosd",
+    version,
+    about = "Object storage speaking the Tencent COS XML API and S3"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -58,8 +62,12 @@ fn run(config: Config) -> Result<(), String> {
 }
 
 async fn serve_until_signalled(config: Config) -> Result<(), String> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| format!("cannot create data directory {}: {e}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        format!(
+            "cannot create data directory {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
     let (creds, origin) = credentials::load_or_create(&config.root, &config.data_dir)
         .map_err(|e| format!("root credentials: {e}"))?;
     if let credentials::Origin::Generated = origin {
@@ -71,8 +79,12 @@ async fn serve_until_signalled(config: Config) -> Result<(), String> {
             creds.appid
         );
     }
-    let store = Store::open_embedded(&config.data_dir)
-        .map_err(|e| format!("cannot open the store in {}: {e}", config.data_dir.display()))?;
+    let store = Store::open_embedded(&config.data_dir).map_err(|e| {
+        format!(
+            "cannot open the store in {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
     // The embedded store is locked to this process, so no other writer can have uploads in
     // flight: every unreferenced blob is an orphan of an earlier crash.
     match store.sweep_orphans(Duration::ZERO).await {
@@ -88,7 +100,9 @@ async fn serve_until_signalled(config: Config) -> Result<(), String> {
     let state = Arc::new(AppState::new(
         store,
         Arc::new(creds),
-        RouteConfig { domains: config.domains },
+        RouteConfig {
+            domains: config.domains,
+        },
         config.region,
     ));
     serve(listener, state, shutdown_signal()).await;

@@ -9,7 +9,11 @@ use std::io::Write;
 const BUCKET: &str = "photos-1250000000";
 
 async fn create_bucket(server: &Server, bucket: &str) {
-    let resp = send(server.addr, cos_signed(server, "PUT", &format!("/{bucket}"), &[], &[])).await;
+    let resp = send(
+        server.addr,
+        cos_signed(server, "PUT", &format!("/{bucket}"), &[], &[]),
+    )
+    .await;
     assert_eq!(resp.status, 200, "{}", resp.text());
 }
 
@@ -18,30 +22,99 @@ async fn bucket_lifecycle() {
     let server = Server::start();
     let s = &server;
     create_bucket(s, BUCKET).await;
-    let dup = send(s.addr, cos_signed(s, "PUT", &format!("/{BUCKET}"), &[], &[])).await;
-    assert_eq!((dup.status, dup.xml("Code").as_deref()), (409, Some("BucketAlreadyOwnedByYou")));
-    let bad = send(s.addr, cos_signed(s, "PUT", "/Bad_Name-1250000000", &[], &[])).await;
-    assert_eq!((bad.status, bad.xml("Code").as_deref()), (400, Some("InvalidBucketName")));
+    let dup = send(
+        s.addr,
+        cos_signed(s, "PUT", &format!("/{BUCKET}"), &[], &[]),
+    )
+    .await;
+    assert_eq!(
+        (dup.status, dup.xml("Code").as_deref()),
+        (409, Some("BucketAlreadyOwnedByYou"))
+    );
+    let bad = send(
+        s.addr,
+        cos_signed(s, "PUT", "/Bad_Name-1250000000", &[], &[]),
+    )
+    .await;
+    assert_eq!(
+        (bad.status, bad.xml("Code").as_deref()),
+        (400, Some("InvalidBucketName"))
+    );
     let other_appid = send(s.addr, cos_signed(s, "PUT", "/photos-1250000001", &[], &[])).await;
-    assert_eq!(other_appid.xml("Code").as_deref(), Some("InvalidBucketName"));
+    assert_eq!(
+        other_appid.xml("Code").as_deref(),
+        Some("InvalidBucketName")
+    );
 
-    let head = send(s.addr, cos_signed(s, "HEAD", &format!("/{BUCKET}"), &[], &[])).await;
-    assert_eq!((head.status, head.header("x-cos-bucket-region")), (200, Some("ap-guangzhou")));
-    let loc = send(s.addr, cos_signed(s, "GET", &format!("/{BUCKET}"), &[("location", "")], &[])).await;
-    assert_eq!(loc.xml("LocationConstraint").as_deref(), Some("ap-guangzhou"));
+    let head = send(
+        s.addr,
+        cos_signed(s, "HEAD", &format!("/{BUCKET}"), &[], &[]),
+    )
+    .await;
+    assert_eq!(
+        (head.status, head.header("x-cos-bucket-region")),
+        (200, Some("ap-guangzhou"))
+    );
+    let loc = send(
+        s.addr,
+        cos_signed(s, "GET", &format!("/{BUCKET}"), &[("location", "")], &[]),
+    )
+    .await;
+    assert_eq!(
+        loc.xml("LocationConstraint").as_deref(),
+        Some("ap-guangzhou")
+    );
     let service = send(s.addr, cos_signed(s, "GET", "/", &[], &[])).await;
     assert_eq!(service.xml("Name").as_deref(), Some(BUCKET));
 
-    let put = send(s.addr, cos_signed(s, "PUT", &format!("/{BUCKET}/k"), &[], &[]).body("x")).await;
+    let put = send(
+        s.addr,
+        cos_signed(s, "PUT", &format!("/{BUCKET}/k"), &[], &[]).body("x"),
+    )
+    .await;
     assert_eq!(put.status, 200);
-    let not_empty = send(s.addr, cos_signed(s, "DELETE", &format!("/{BUCKET}"), &[], &[])).await;
-    assert_eq!((not_empty.status, not_empty.xml("Code").as_deref()), (409, Some("BucketNotEmpty")));
-    assert_eq!(send(s.addr, cos_signed(s, "DELETE", &format!("/{BUCKET}/k"), &[], &[])).await.status, 204);
-    assert_eq!(send(s.addr, cos_signed(s, "DELETE", &format!("/{BUCKET}"), &[], &[])).await.status, 204);
-    let gone = send(s.addr, cos_signed(s, "HEAD", &format!("/{BUCKET}"), &[], &[])).await;
+    let not_empty = send(
+        s.addr,
+        cos_signed(s, "DELETE", &format!("/{BUCKET}"), &[], &[]),
+    )
+    .await;
+    assert_eq!(
+        (not_empty.status, not_empty.xml("Code").as_deref()),
+        (409, Some("BucketNotEmpty"))
+    );
+    assert_eq!(
+        send(
+            s.addr,
+            cos_signed(s, "DELETE", &format!("/{BUCKET}/k"), &[], &[])
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        send(
+            s.addr,
+            cos_signed(s, "DELETE", &format!("/{BUCKET}"), &[], &[])
+        )
+        .await
+        .status,
+        204
+    );
+    let gone = send(
+        s.addr,
+        cos_signed(s, "HEAD", &format!("/{BUCKET}"), &[], &[]),
+    )
+    .await;
     assert_eq!(gone.status, 404);
-    let missing = send(s.addr, cos_signed(s, "GET", &format!("/{BUCKET}/k"), &[], &[])).await;
-    assert_eq!((missing.status, missing.xml("Code").as_deref()), (404, Some("NoSuchBucket")));
+    let missing = send(
+        s.addr,
+        cos_signed(s, "GET", &format!("/{BUCKET}/k"), &[], &[]),
+    )
+    .await;
+    assert_eq!(
+        (missing.status, missing.xml("Code").as_deref()),
+        (404, Some("NoSuchBucket"))
+    );
 }
 
 #[tokio::test]
@@ -54,13 +127,19 @@ async fn put_get_head_with_metadata_ranges_and_conditions() {
     let path = format!("/{BUCKET}/dir/obj ①.bin");
     let put = send(
         s.addr,
-        cos_signed(s, "PUT", &path, &[], &[
-            ("content-type", "application/x-test"),
-            ("content-md5", &md5),
-            ("cache-control", "max-age=60"),
-            ("x-cos-meta-author", "ann"),
-            ("x-cos-storage-class", "STANDARD_IA"),
-        ])
+        cos_signed(
+            s,
+            "PUT",
+            &path,
+            &[],
+            &[
+                ("content-type", "application/x-test"),
+                ("content-md5", &md5),
+                ("cache-control", "max-age=60"),
+                ("x-cos-meta-author", "ann"),
+                ("x-cos-storage-class", "STANDARD_IA"),
+            ],
+        )
         .body(data.clone()),
     )
     .await;
@@ -81,30 +160,79 @@ async fn put_get_head_with_metadata_ranges_and_conditions() {
     assert!(get.header("last-modified").is_some());
 
     let head = send(s.addr, cos_signed(s, "HEAD", &path, &[], &[])).await;
-    assert_eq!((head.status, head.header("content-length")), (200, Some("100000")));
+    assert_eq!(
+        (head.status, head.header("content-length")),
+        (200, Some("100000"))
+    );
     assert!(head.body.is_empty());
 
-    let range = send(s.addr, cos_signed(s, "GET", &path, &[], &[("range", "bytes=10-19")])).await;
+    let range = send(
+        s.addr,
+        cos_signed(s, "GET", &path, &[], &[("range", "bytes=10-19")]),
+    )
+    .await;
     assert_eq!(range.status, 206);
     assert_eq!(range.header("content-range"), Some("bytes 10-19/100000"));
     assert_eq!(&range.body[..], &data[10..20]);
-    let beyond = send(s.addr, cos_signed(s, "GET", &path, &[], &[("range", "bytes=100000-")])).await;
-    assert_eq!((beyond.status, beyond.xml("Code").as_deref()), (416, Some("InvalidRange")));
+    let beyond = send(
+        s.addr,
+        cos_signed(s, "GET", &path, &[], &[("range", "bytes=100000-")]),
+    )
+    .await;
+    assert_eq!(
+        (beyond.status, beyond.xml("Code").as_deref()),
+        (416, Some("InvalidRange"))
+    );
 
-    let not_modified = send(s.addr, cos_signed(s, "GET", &path, &[], &[("if-none-match", &etag)])).await;
+    let not_modified = send(
+        s.addr,
+        cos_signed(s, "GET", &path, &[], &[("if-none-match", &etag)]),
+    )
+    .await;
     assert_eq!(not_modified.status, 304);
-    let failed = send(s.addr, cos_signed(s, "GET", &path, &[], &[("if-match", "\"0000\"")])).await;
-    assert_eq!((failed.status, failed.xml("Code").as_deref()), (412, Some("PreconditionFailed")));
-    let overridden = send(s.addr, cos_signed(s, "GET", &path, &[("response-content-type", "text/plain")], &[])).await;
+    let failed = send(
+        s.addr,
+        cos_signed(s, "GET", &path, &[], &[("if-match", "\"0000\"")]),
+    )
+    .await;
+    assert_eq!(
+        (failed.status, failed.xml("Code").as_deref()),
+        (412, Some("PreconditionFailed"))
+    );
+    let overridden = send(
+        s.addr,
+        cos_signed(
+            s,
+            "GET",
+            &path,
+            &[("response-content-type", "text/plain")],
+            &[],
+        ),
+    )
+    .await;
     assert_eq!(overridden.header("content-type"), Some("text/plain"));
 
     let bad_digest = send(
         s.addr,
-        cos_signed(s, "PUT", &format!("/{BUCKET}/bad"), &[], &[("content-md5", &md5)]).body("other bytes"),
+        cos_signed(
+            s,
+            "PUT",
+            &format!("/{BUCKET}/bad"),
+            &[],
+            &[("content-md5", &md5)],
+        )
+        .body("other bytes"),
     )
     .await;
-    assert_eq!((bad_digest.status, bad_digest.xml("Code").as_deref()), (400, Some("BadDigest")));
-    let absent = send(s.addr, cos_signed(s, "HEAD", &format!("/{BUCKET}/bad"), &[], &[])).await;
+    assert_eq!(
+        (bad_digest.status, bad_digest.xml("Code").as_deref()),
+        (400, Some("BadDigest"))
+    );
+    let absent = send(
+        s.addr,
+        cos_signed(s, "HEAD", &format!("/{BUCKET}/bad"), &[], &[]),
+    )
+    .await;
     assert_eq!(absent.status, 404, "a refused upload leaves no object");
 }
 
@@ -117,12 +245,20 @@ async fn keys_never_become_paths() {
     let before = count_entries(&outside);
     for key in ["../../escape", "../blobs/x", "/abs", "a/../../../b"] {
         let path = format!("/{BUCKET}/{key}");
-        let put = send(s.addr, cos_signed(s, "PUT", &path, &[], &[]).body(key.to_string())).await;
+        let put = send(
+            s.addr,
+            cos_signed(s, "PUT", &path, &[], &[]).body(key.to_string()),
+        )
+        .await;
         assert_eq!(put.status, 200, "{key}: {}", put.text());
         let get = send(s.addr, cos_signed(s, "GET", &path, &[], &[])).await;
         assert_eq!(get.text(), key);
     }
-    assert_eq!(count_entries(&outside), before, "nothing was written outside the data directory");
+    assert_eq!(
+        count_entries(&outside),
+        before,
+        "nothing was written outside the data directory"
+    );
 }
 
 #[tokio::test]
@@ -131,23 +267,56 @@ async fn listing_with_delimiter_and_paging() {
     let s = &server;
     create_bucket(s, BUCKET).await;
     for key in ["a/1", "a/2", "b", "c/x/y", "d"] {
-        assert_eq!(send(s.addr, cos_signed(s, "PUT", &format!("/{BUCKET}/{key}"), &[], &[])).await.status, 200);
+        assert_eq!(
+            send(
+                s.addr,
+                cos_signed(s, "PUT", &format!("/{BUCKET}/{key}"), &[], &[])
+            )
+            .await
+            .status,
+            200
+        );
     }
-    let list = send(s.addr, cos_signed(s, "GET", &format!("/{BUCKET}"), &[("delimiter", "/")], &[])).await;
+    let list = send(
+        s.addr,
+        cos_signed(s, "GET", &format!("/{BUCKET}"), &[("delimiter", "/")], &[]),
+    )
+    .await;
     let text = list.text();
     assert!(text.contains("<CommonPrefixes><Prefix>a/</Prefix></CommonPrefixes><CommonPrefixes><Prefix>c/</Prefix></CommonPrefixes>"), "{text}");
-    assert!(text.contains("<Key>b</Key>") && text.contains("<Key>d</Key>") && !text.contains("<Key>a/1</Key>"), "{text}");
+    assert!(
+        text.contains("<Key>b</Key>")
+            && text.contains("<Key>d</Key>")
+            && !text.contains("<Key>a/1</Key>"),
+        "{text}"
+    );
 
     let mut marker = String::new();
     let mut seen = Vec::new();
     loop {
-        let page = send(s.addr, cos_signed(s, "GET", &format!("/{BUCKET}"), &[("max-keys", "2"), ("marker", &marker)], &[])).await;
+        let page = send(
+            s.addr,
+            cos_signed(
+                s,
+                "GET",
+                &format!("/{BUCKET}"),
+                &[("max-keys", "2"), ("marker", &marker)],
+                &[],
+            ),
+        )
+        .await;
         let text = page.text();
-        seen.extend(text.split("<Key>").skip(1).map(|k| k.split("</Key>").next().unwrap().to_string()));
+        seen.extend(
+            text.split("<Key>")
+                .skip(1)
+                .map(|k| k.split("</Key>").next().unwrap().to_string()),
+        );
         if page.xml("IsTruncated").as_deref() != Some("true") {
             break;
         }
-        marker = page.xml("NextMarker").expect("truncated pages name the next marker");
+        marker = page
+            .xml("NextMarker")
+            .expect("truncated pages name the next marker");
     }
     assert_eq!(seen, ["a/1", "a/2", "b", "c/x/y", "d"]);
 }
@@ -158,7 +327,13 @@ async fn sigterm_lets_an_upload_in_flight_finish() {
     let s = &server;
     create_bucket(s, BUCKET).await;
     let body = vec![7u8; 200_000];
-    let req = cos_signed(s, "PUT", &format!("/{BUCKET}/slow"), &[], &[("content-length", &body.len().to_string())]);
+    let req = cos_signed(
+        s,
+        "PUT",
+        &format!("/{BUCKET}/slow"),
+        &[],
+        &[("content-length", &body.len().to_string())],
+    );
     // Send the head and half the body, then signal, then the rest.
     let mut stream = std::net::TcpStream::connect(s.addr).unwrap();
     let mut head = format!("PUT {} HTTP/1.1\r\nhost: {}\r\n", req.target, s.addr);
@@ -177,7 +352,10 @@ async fn sigterm_lets_an_upload_in_flight_finish() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     let mut server = server;
     let status = server.child.wait().unwrap();
-    assert!(status.success(), "cosd exits cleanly after SIGTERM: {status:?}");
+    assert!(
+        status.success(),
+        "cosd exits cleanly after SIGTERM: {status:?}"
+    );
 }
 
 fn base64_md5(data: &[u8]) -> String {

@@ -8,9 +8,9 @@
 
 use super::chunked::{ChainStart, ChunkedBody};
 use super::primitives::{
-    decode, decode_query, decode_str, encode, encode_path, header_str, hmac_sha256, join_sorted_pairs, mac,
-    mac_matches_hex, raw_query_pairs, request_host, sha256_hex, unix_secs, HmacSha256,
-    MAX_AUTHORIZATION_LEN, MAX_SIGNED_NAMES,
+    decode, decode_query, decode_str, encode, encode_path, header_str, hmac_sha256,
+    join_sorted_pairs, mac, mac_matches_hex, raw_query_pairs, request_host, sha256_hex, unix_secs,
+    HmacSha256, MAX_AUTHORIZATION_LEN, MAX_SIGNED_NAMES,
 };
 use super::{
     Authenticated, BodyCheck, Keyring, Principal, RequestHead, RequestToSign, Secret,

@@ -17,11 +17,22 @@ const MAX_CREATE_BODY: usize = 64 * 1024;
 
 /// Checks a full bucket name `<name>-<appid>` against COS's rules and the caller's APPID.
 pub fn validate_bucket_name(full: &str, appid: &str, region: &str) -> ApiResult<()> {
-    let invalid = |why: &str| ApiError::with_message(ErrorCode::InvalidBucketName, format!("The bucket name {full:?} is not valid: {why}."));
-    let Some(name) = full.strip_suffix(appid).and_then(|n| n.strip_suffix('-')) else {
-        return Err(invalid(&format!("it must end with -{appid}, the APPID of your account")));
+    let invalid = |why: &str| {
+        ApiError::with_message(
+            ErrorCode::InvalidBucketName,
+            format!("The bucket name {full:?} is not valid: {why}."),
+        )
     };
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+    let Some(name) = full.strip_suffix(appid).and_then(|n| n.strip_suffix('-')) else {
+        return Err(invalid(&format!(
+            "it must end with -{appid}, the APPID of your account"
+        )));
+    };
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         return Err(invalid("use only lower-case letters, digits and '-'"));
     }
     if name.starts_with('-') || name.ends_with('-') {
@@ -35,21 +46,43 @@ pub fn validate_bucket_name(full: &str, appid: &str, region: &str) -> ApiResult<
 }
 
 pub async fn create(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
-    let name = ctx.route.bucket.as_deref().expect("bucket operations are routed with a bucket");
+    let name = ctx
+        .route
+        .bucket
+        .as_deref()
+        .expect("bucket operations are routed with a bucket");
     let account = ctx.account();
     validate_bucket_name(name, account, ctx.region)?;
     reject_unsupported(ctx.headers)?;
     // The optional CreateBucketConfiguration (location constraint, MAZ) has no effect on a
     // single-region server; it is read so the connection stays usable.
     read_small_body(body, MAX_CREATE_BODY).await?;
-    let owned = ctx.store.meta.list_buckets().await.map_err(store_error)?.iter().filter(|b| b.owner == account).count();
+    let owned = ctx
+        .store
+        .meta
+        .list_buckets()
+        .await
+        .map_err(store_error)?
+        .iter()
+        .filter(|b| b.owner == account)
+        .count();
     if owned >= MAX_BUCKETS_PER_ACCOUNT {
-        return Err(ApiError::with_message(ErrorCode::TooManyBuckets, format!("An account may own at most {MAX_BUCKETS_PER_ACCOUNT} buckets.")));
+        return Err(ApiError::with_message(
+            ErrorCode::TooManyBuckets,
+            format!("An account may own at most {MAX_BUCKETS_PER_ACCOUNT} buckets."),
+        ));
     }
-    let record = BucketRecord { name: name.to_string(), owner: account.to_string(), region: ctx.region.to_string(), created_ms: now_ms() };
+    let record = BucketRecord {
+        name: name.to_string(),
+        owner: account.to_string(),
+        region: ctx.region.to_string(),
+        created_ms: now_ms(),
+    };
     match ctx.store.meta.create_bucket(record).await {
         Ok(()) => Ok(Reply::empty(StatusCode::OK).header("location", format!("/{name}"))),
-        Err(StoreError::BucketExists { owner }) if owner == account => Err(ErrorCode::BucketAlreadyOwnedByYou.into()),
+        Err(StoreError::BucketExists { owner }) if owner == account => {
+            Err(ErrorCode::BucketAlreadyOwnedByYou.into())
+        }
         Err(StoreError::BucketExists { .. }) => Err(ErrorCode::BucketAlreadyExists.into()),
         Err(e) => Err(store_error(e)),
     }
@@ -60,12 +93,18 @@ pub fn head(ctx: &Ctx<'_>) -> Reply {
 }
 
 pub async fn delete(ctx: &Ctx<'_>) -> ApiResult<Reply> {
-    ctx.store.meta.delete_bucket(&ctx.bucket().name).await.map_err(store_error)?;
+    ctx.store
+        .meta
+        .delete_bucket(&ctx.bucket().name)
+        .await
+        .map_err(store_error)?;
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }
 
 pub fn location(ctx: &Ctx<'_>) -> Reply {
-    Reply::xml(xml::to_document(&xml::LocationConstraint { region: ctx.bucket().region.clone() }))
+    Reply::xml(xml::to_document(&xml::LocationConstraint {
+        region: ctx.bucket().region.clone(),
+    }))
 }
 
 #[cfg(test)]
@@ -78,7 +117,10 @@ mod tests {
         assert!(ok("examplebucket-1-1250000000"));
         assert!(ok("1-newproject-1250000000"));
         assert!(ok("123456789012345678901-1250000000"));
-        assert!(!ok("1234567890123456789012-1250000000"), "61-character domain");
+        assert!(
+            !ok("1234567890123456789012-1250000000"),
+            "61-character domain"
+        );
         assert!(!ok("Example-1250000000"));
         assert!(!ok("-a-1250000000"));
         assert!(!ok("a--1250000000"));

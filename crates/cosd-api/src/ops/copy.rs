@@ -1,6 +1,8 @@
 //! PUT Object - Copy.
 
-use super::headers::{cos_or_amz, evaluate_conditions, object_attrs, reject_unsupported, storage_class, Condition};
+use super::headers::{
+    cos_or_amz, evaluate_conditions, object_attrs, reject_unsupported, storage_class, Condition,
+};
 use super::object::MAX_PUT_BYTES;
 use super::{iso8601, store_error, Ctx};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -21,7 +23,9 @@ pub struct CopySource {
 /// `x-amz-copy-source` (`/<bucket>/<encoded key>` or `<bucket>/<encoded key>`), either with an
 /// optional `?versionId=`.
 pub fn parse_copy_source(value: &str) -> ApiResult<CopySource> {
-    let invalid = || ApiError::with_message(ErrorCode::InvalidCopySource, format!("The copy source {value:?} is not of the form <bucket host>/<key> or /<bucket>/<key>."));
+    let invalid = || {
+        ApiError::with_message(ErrorCode::InvalidCopySource, format!("The copy source {value:?} is not of the form <bucket host>/<key> or /<bucket>/<key>."))
+    };
     let (path, query) = value.split_once('?').unwrap_or((value, ""));
     let path = path.strip_prefix('/').unwrap_or(path);
     let (first, raw_key) = path.split_once('/').ok_or_else(invalid)?;
@@ -35,16 +39,29 @@ pub fn parse_copy_source(value: &str) -> ApiResult<CopySource> {
         .find_map(|p| p.strip_prefix("versionId="))
         .map(|v| decode_path(v).map_err(|_| invalid()))
         .transpose()?;
-    Ok(CopySource { bucket: decode_path(bucket).map_err(|_| invalid())?, key, version_id })
+    Ok(CopySource {
+        bucket: decode_path(bucket).map_err(|_| invalid())?,
+        key,
+        version_id,
+    })
 }
 
 pub async fn copy(ctx: &Ctx<'_>) -> ApiResult<Reply> {
     reject_unsupported(ctx.headers)?;
     let source = parse_copy_source(cos_or_amz(ctx.headers, "copy-source")?.unwrap_or_default())?;
     if source.version_id.as_deref().is_some_and(|v| v != "null") {
-        return Err(ApiError::with_message(ErrorCode::NoSuchVersion, "The version of the copy source does not exist."));
+        return Err(ApiError::with_message(
+            ErrorCode::NoSuchVersion,
+            "The version of the copy source does not exist.",
+        ));
     }
-    let src_bucket = ctx.store.meta.get_bucket(&source.bucket).await.map_err(store_error)?.ok_or(ErrorCode::NoSuchBucket)?;
+    let src_bucket = ctx
+        .store
+        .meta
+        .get_bucket(&source.bucket)
+        .await
+        .map_err(store_error)?
+        .ok_or(ErrorCode::NoSuchBucket)?;
     if src_bucket.owner != ctx.account() {
         return Err(ErrorCode::AccessDenied.into());
     }
@@ -55,7 +72,11 @@ pub async fn copy(ctx: &Ctx<'_>) -> ApiResult<Reply> {
         .await
         .map_err(store_error)?
         .ok_or(ErrorCode::NoSuchCopySource)?;
-    let prefix = if ctx.headers.keys().any(|k| k.as_str().starts_with("x-cos-copy-source-if-")) {
+    let prefix = if ctx
+        .headers
+        .keys()
+        .any(|k| k.as_str().starts_with("x-cos-copy-source-if-"))
+    {
         "x-cos-copy-source-"
     } else {
         "x-amz-copy-source-"
@@ -70,7 +91,12 @@ pub async fn copy(ctx: &Ctx<'_>) -> ApiResult<Reply> {
         None => false,
         Some(d) if d.eq_ignore_ascii_case("copy") => false,
         Some(d) if d.eq_ignore_ascii_case("replaced") || d.eq_ignore_ascii_case("replace") => true,
-        Some(d) => return Err(ApiError::with_message(ErrorCode::InvalidArgument, format!("Unknown metadata directive {d:?}: use Copy or Replaced."))),
+        Some(d) => {
+            return Err(ApiError::with_message(
+                ErrorCode::InvalidArgument,
+                format!("Unknown metadata directive {d:?}: use Copy or Replaced."),
+            ))
+        }
     };
     let dst_bucket = &ctx.bucket().name;
     let same_object = source.bucket == *dst_bucket && source.key == ctx.key();
@@ -80,9 +106,16 @@ pub async fn copy(ctx: &Ctx<'_>) -> ApiResult<Reply> {
     let attrs = if replace {
         object_attrs(ctx.headers)?
     } else {
-        ObjectAttrs { storage_class: storage_class(ctx.headers)?, ..src.attrs.clone() }
+        ObjectAttrs {
+            storage_class: storage_class(ctx.headers)?,
+            ..src.attrs.clone()
+        }
     };
-    let result = ctx.store.copy_object(&src, dst_bucket, ctx.key(), attrs).await.map_err(store_error)?;
+    let result = ctx
+        .store
+        .copy_object(&src, dst_bucket, ctx.key(), attrs)
+        .await
+        .map_err(store_error)?;
     let rec = result.record;
     Ok(Reply::xml(xml::to_document(&xml::CopyObjectResult {
         etag: format!("\"{}\"", rec.etag),
@@ -97,14 +130,44 @@ mod tests {
 
     #[test]
     fn copy_source_forms() {
-        let cos = parse_copy_source("b-1250000000.cos.ap-guangzhou.myqcloud.com/dir/a%20b%3F.txt").unwrap();
-        assert_eq!(cos, CopySource { bucket: "b-1250000000".into(), key: "dir/a b?.txt".into(), version_id: None });
+        let cos = parse_copy_source("b-1250000000.cos.ap-guangzhou.myqcloud.com/dir/a%20b%3F.txt")
+            .unwrap();
+        assert_eq!(
+            cos,
+            CopySource {
+                bucket: "b-1250000000".into(),
+                key: "dir/a b?.txt".into(),
+                version_id: None
+            }
+        );
         let amz = parse_copy_source("/b-1/k%2Bx?versionId=null").unwrap();
-        assert_eq!(amz, CopySource { bucket: "b-1".into(), key: "k+x".into(), version_id: Some("null".into()) });
+        assert_eq!(
+            amz,
+            CopySource {
+                bucket: "b-1".into(),
+                key: "k+x".into(),
+                version_id: Some("null".into())
+            }
+        );
         assert_eq!(parse_copy_source("b-1/k").unwrap().key, "k");
-        assert_eq!(parse_copy_source("b-1.cos.localhost:9000/k").unwrap().bucket, "b-1");
-        for bad in ["", "b-1", "/b-1/", "http://b-1.cos.r.myqcloud.com/k", "b-1/%FF"] {
-            assert_eq!(parse_copy_source(bad).unwrap_err().code, ErrorCode::InvalidCopySource, "{bad}");
+        assert_eq!(
+            parse_copy_source("b-1.cos.localhost:9000/k")
+                .unwrap()
+                .bucket,
+            "b-1"
+        );
+        for bad in [
+            "",
+            "b-1",
+            "/b-1/",
+            "http://b-1.cos.r.myqcloud.com/k",
+            "b-1/%FF",
+        ] {
+            assert_eq!(
+                parse_copy_source(bad).unwrap_err().code,
+                ErrorCode::InvalidCopySource,
+                "{bad}"
+            );
         }
     }
 }

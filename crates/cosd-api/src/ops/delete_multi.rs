@@ -23,7 +23,9 @@ pub async fn delete_objects(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply>
     if expected_md5.is_some_and(|m| m[..] != Md5::digest(&body)[..]) {
         return Err(ErrorCode::BadDigest.into());
     }
-    let text = std::str::from_utf8(&body).map_err(|_| ApiError::with_message(ErrorCode::MalformedXML, "The request body is not UTF-8."))?;
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        ApiError::with_message(ErrorCode::MalformedXML, "The request body is not UTF-8.")
+    })?;
     let request: xml::Delete = xml::from_document(text)?;
     if request.objects.is_empty() || request.objects.len() > MAX_DELETE_KEYS {
         return Err(ApiError::with_message(
@@ -36,16 +38,31 @@ pub async fn delete_objects(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply>
     let mut entries = Vec::new();
     for object in request.objects {
         let outcome = if object.key.is_empty() || object.key.len() > MAX_KEY_BYTES {
-            Err(ApiError::with_message(ErrorCode::InvalidArgument, "The key is empty or longer than 850 bytes."))
-        } else if object.version_id.as_deref().is_some_and(|v| !v.is_empty() && v != "null") {
+            Err(ApiError::with_message(
+                ErrorCode::InvalidArgument,
+                "The key is empty or longer than 850 bytes.",
+            ))
+        } else if object
+            .version_id
+            .as_deref()
+            .is_some_and(|v| !v.is_empty() && v != "null")
+        {
             Err(ErrorCode::NoSuchVersion.into())
         } else {
-            ctx.store.delete_object(bucket, &object.key).await.map(|_| ()).map_err(store_error)
+            ctx.store
+                .delete_object(bucket, &object.key)
+                .await
+                .map(|_| ())
+                .map_err(store_error)
         };
         match outcome {
             Ok(()) if quiet => {}
             Ok(()) => entries.push(DeleteEntry::Deleted { key: object.key }),
-            Err(e) => entries.push(DeleteEntry::Error { key: object.key, code: e.code.as_str(), message: e.message.into_owned() }),
+            Err(e) => entries.push(DeleteEntry::Error {
+                key: object.key,
+                code: e.code.as_str(),
+                message: e.message.into_owned(),
+            }),
         }
     }
     Ok(Reply::xml(xml::to_document(&xml::DeleteResult { entries })))

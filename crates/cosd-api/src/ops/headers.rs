@@ -13,8 +13,14 @@ use http::HeaderMap;
 pub const MAX_USER_META_BYTES: usize = 2048;
 
 const STORAGE_CLASSES: &[&str] = &[
-    "STANDARD", "STANDARD_IA", "INTELLIGENT_TIERING", "ARCHIVE", "DEEP_ARCHIVE", "MAZ_STANDARD",
-    "MAZ_STANDARD_IA", "MAZ_INTELLIGENT_TIERING",
+    "STANDARD",
+    "STANDARD_IA",
+    "INTELLIGENT_TIERING",
+    "ARCHIVE",
+    "DEEP_ARCHIVE",
+    "MAZ_STANDARD",
+    "MAZ_STANDARD_IA",
+    "MAZ_INTELLIGENT_TIERING",
 ];
 
 /// A header's value as text; a value that is not valid UTF-8 is refused rather than mangled.
@@ -22,7 +28,10 @@ pub fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> ApiResult<Option<&'
     match headers.get(name) {
         None => Ok(None),
         Some(v) => std::str::from_utf8(v.as_bytes()).map(Some).map_err(|_| {
-            ApiError::with_message(ErrorCode::InvalidArgument, format!("The {name} header is not valid UTF-8."))
+            ApiError::with_message(
+                ErrorCode::InvalidArgument,
+                format!("The {name} header is not valid UTF-8."),
+            )
         }),
     }
 }
@@ -37,7 +46,9 @@ pub fn cos_or_amz<'h>(headers: &'h HeaderMap, suffix: &str) -> ApiResult<Option<
 
 /// The decoded `Content-MD5`, if sent; `InvalidDigest` if it is not base64 of 16 bytes.
 pub fn content_md5(headers: &HeaderMap) -> ApiResult<Option<[u8; 16]>> {
-    let Some(v) = header_str(headers, "content-md5")? else { return Ok(None) };
+    let Some(v) = header_str(headers, "content-md5")? else {
+        return Ok(None);
+    };
     base64::engine::general_purpose::STANDARD
         .decode(v.trim())
         .ok()
@@ -56,10 +67,22 @@ pub fn reject_unsupported(headers: &HeaderMap) -> ApiResult<()> {
     }
     for name in headers.keys() {
         let n = name.as_str();
-        let unsupported = ["x-cos-grant-", "x-amz-grant-", "x-cos-server-side-encryption", "x-amz-server-side-encryption"]
-            .iter()
-            .any(|p| n.starts_with(p))
-            || matches!(n, "x-cos-tagging" | "x-amz-tagging" | "x-amz-object-lock-mode" | "x-amz-object-lock-retain-until-date" | "x-amz-object-lock-legal-hold");
+        let unsupported = [
+            "x-cos-grant-",
+            "x-amz-grant-",
+            "x-cos-server-side-encryption",
+            "x-amz-server-side-encryption",
+        ]
+        .iter()
+        .any(|p| n.starts_with(p))
+            || matches!(
+                n,
+                "x-cos-tagging"
+                    | "x-amz-tagging"
+                    | "x-amz-object-lock-mode"
+                    | "x-amz-object-lock-retain-until-date"
+                    | "x-amz-object-lock-legal-hold"
+            );
         if unsupported {
             return Err(not_yet(format!("The {n} header")));
         }
@@ -68,7 +91,10 @@ pub fn reject_unsupported(headers: &HeaderMap) -> ApiResult<()> {
 }
 
 fn not_yet(what: String) -> ApiError {
-    ApiError::with_message(ErrorCode::NotImplemented, format!("{what} is not supported by this server yet."))
+    ApiError::with_message(
+        ErrorCode::NotImplemented,
+        format!("{what} is not supported by this server yet."),
+    )
 }
 
 /// What a write request says about the object it creates.
@@ -76,7 +102,11 @@ pub fn object_attrs(headers: &HeaderMap) -> ApiResult<ObjectAttrs> {
     let get = |name: &str| header_str(headers, name).map(|v| v.map(str::to_owned));
     let content_encoding = get("content-encoding")?.and_then(|enc| {
         // `aws-chunked` describes the transfer of this request, not the stored object.
-        let kept: Vec<&str> = enc.split(',').map(str::trim).filter(|e| !e.is_empty() && *e != "aws-chunked").collect();
+        let kept: Vec<&str> = enc
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty() && *e != "aws-chunked")
+            .collect();
         (!kept.is_empty()).then(|| kept.join(","))
     });
     let content = ContentHeaders {
@@ -91,9 +121,17 @@ pub fn object_attrs(headers: &HeaderMap) -> ApiResult<ObjectAttrs> {
     let mut meta_bytes = 0;
     for (name, value) in headers {
         let n = name.as_str();
-        let Some(suffix) = n.strip_prefix("x-cos-meta-").or_else(|| n.strip_prefix("x-amz-meta-")) else { continue };
+        let Some(suffix) = n
+            .strip_prefix("x-cos-meta-")
+            .or_else(|| n.strip_prefix("x-amz-meta-"))
+        else {
+            continue;
+        };
         let value = std::str::from_utf8(value.as_bytes()).map_err(|_| {
-            ApiError::with_message(ErrorCode::InvalidArgument, format!("The {n} header is not valid UTF-8."))
+            ApiError::with_message(
+                ErrorCode::InvalidArgument,
+                format!("The {n} header is not valid UTF-8."),
+            )
         })?;
         meta_bytes += suffix.len() + value.len();
         user_meta.push((suffix.to_string(), value.to_string()));
@@ -101,10 +139,16 @@ pub fn object_attrs(headers: &HeaderMap) -> ApiResult<ObjectAttrs> {
     if meta_bytes > MAX_USER_META_BYTES {
         return Err(ApiError::with_message(
             ErrorCode::MetadataTooLarge,
-            format!("Your metadata headers are {meta_bytes} bytes, the limit is {MAX_USER_META_BYTES}."),
+            format!(
+                "Your metadata headers are {meta_bytes} bytes, the limit is {MAX_USER_META_BYTES}."
+            ),
         ));
     }
-    Ok(ObjectAttrs { content, user_meta, storage_class: storage_class(headers)? })
+    Ok(ObjectAttrs {
+        content,
+        user_meta,
+        storage_class: storage_class(headers)?,
+    })
 }
 
 /// The storage class a write asks for (`STANDARD` when it names none).
@@ -116,7 +160,10 @@ pub fn storage_class(headers: &HeaderMap) -> ApiResult<String> {
             if STORAGE_CLASSES.contains(&upper.as_str()) {
                 Ok(upper)
             } else {
-                Err(ApiError::with_message(ErrorCode::InvalidArgument, format!("The storage class {c:?} is not supported.")))
+                Err(ApiError::with_message(
+                    ErrorCode::InvalidArgument,
+                    format!("The storage class {c:?} is not supported."),
+                ))
             }
         }
     }
@@ -134,7 +181,12 @@ pub fn describe_object(reply: &mut Reply, rec: &ObjectRecord, dialect: Dialect) 
     reply.set_header("x-cos-hash-crc64ecma", rec.crc64.to_string());
     reply.set_header("accept-ranges", "bytes");
     let c = &rec.attrs.content;
-    reply.set_header("content-type", c.content_type.as_deref().unwrap_or("application/octet-stream"));
+    reply.set_header(
+        "content-type",
+        c.content_type
+            .as_deref()
+            .unwrap_or("application/octet-stream"),
+    );
     for (name, value) in [
         ("cache-control", &c.cache_control),
         ("content-disposition", &c.content_disposition),
@@ -154,7 +206,10 @@ pub fn describe_object(reply: &mut Reply, rec: &ObjectRecord, dialect: Dialect) 
         reply.set_header(format!("{prefix}meta-{name}").as_str(), value);
     }
     if rec.attrs.storage_class != "STANDARD" {
-        reply.set_header(format!("{prefix}storage-class").as_str(), &rec.attrs.storage_class);
+        reply.set_header(
+            format!("{prefix}storage-class").as_str(),
+            &rec.attrs.storage_class,
+        );
     }
 }
 
@@ -169,12 +224,23 @@ pub enum Condition {
 /// Evaluates `If-Match`, `If-Unmodified-Since`, `If-None-Match` and `If-Modified-Since` in the
 /// order RFC 9110 gives them. `prefix` is `""` for reads and `x-cos-copy-source-` /
 /// `x-amz-copy-source-` for the source of a copy.
-pub fn evaluate_conditions(headers: &HeaderMap, prefix: &str, rec: &ObjectRecord) -> ApiResult<Condition> {
+pub fn evaluate_conditions(
+    headers: &HeaderMap,
+    prefix: &str,
+    rec: &ObjectRecord,
+) -> ApiResult<Condition> {
     let get = |name: &str| header_str(headers, &format!("{prefix}{name}"));
     let modified_secs = rec.modified_ms.div_euclid(1000);
-    let date = |v: &str| httpdate::parse_http_date(v.trim()).ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs() as i64);
+    let date = |v: &str| {
+        httpdate::parse_http_date(v.trim())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64)
+    };
     let etag_matches = |list: &str| {
-        list.split(',').map(|t| t.trim().trim_start_matches("W/").trim_matches('"')).any(|t| t == "*" || t == rec.etag)
+        list.split(',')
+            .map(|t| t.trim().trim_start_matches("W/").trim_matches('"'))
+            .any(|t| t == "*" || t == rec.etag)
     };
     if let Some(list) = get("if-match")? {
         if !etag_matches(list) {
@@ -208,20 +274,36 @@ pub struct ByteRange {
 /// `Ok(None)`: serve the whole object (no header, or one this server ignores as RFC 9110
 /// allows: multiple ranges or another unit). `Err(InvalidRange)`: unsatisfiable.
 pub fn parse_range(value: Option<&str>, size: u64) -> ApiResult<Option<ByteRange>> {
-    let Some(spec) = value.and_then(|v| v.trim().strip_prefix("bytes=")) else { return Ok(None) };
+    let Some(spec) = value.and_then(|v| v.trim().strip_prefix("bytes=")) else {
+        return Ok(None);
+    };
     if spec.contains(',') {
         return Ok(None);
     }
-    let Some((first, last)) = spec.split_once('-') else { return Ok(None) };
+    let Some((first, last)) = spec.split_once('-') else {
+        return Ok(None);
+    };
     let (first, last) = (first.trim(), last.trim());
     let range = match (first.parse::<u64>(), last.parse::<u64>()) {
-        (Ok(a), Ok(b)) if a <= b => (a < size).then(|| ByteRange { start: a, len: b.min(size - 1) - a + 1 }),
-        (Ok(a), Err(_)) if last.is_empty() => (a < size).then(|| ByteRange { start: a, len: size - a }),
-        (Err(_), Ok(n)) if first.is_empty() => (n > 0 && size > 0).then(|| ByteRange { start: size - n.min(size), len: n.min(size) }),
+        (Ok(a), Ok(b)) if a <= b => (a < size).then(|| ByteRange {
+            start: a,
+            len: b.min(size - 1) - a + 1,
+        }),
+        (Ok(a), Err(_)) if last.is_empty() => (a < size).then(|| ByteRange {
+            start: a,
+            len: size - a,
+        }),
+        (Err(_), Ok(n)) if first.is_empty() => (n > 0 && size > 0).then(|| ByteRange {
+            start: size - n.min(size),
+            len: n.min(size),
+        }),
         _ => return Ok(None),
     };
     range.map(Some).ok_or_else(|| {
-        ApiError::with_message(ErrorCode::InvalidRange, format!("The range {spec:?} is not satisfiable for an object of {size} bytes."))
+        ApiError::with_message(
+            ErrorCode::InvalidRange,
+            format!("The range {spec:?} is not satisfiable for an object of {size} bytes."),
+        )
     })
 }
 
@@ -232,7 +314,10 @@ mod tests {
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.append(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            h.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
         }
         h
     }
@@ -252,12 +337,30 @@ mod tests {
     #[test]
     fn ranges() {
         let r = |v: &str, size| parse_range(Some(v), size);
-        assert_eq!(r("bytes=0-9", 100).unwrap(), Some(ByteRange { start: 0, len: 10 }));
-        assert_eq!(r("bytes=90-200", 100).unwrap(), Some(ByteRange { start: 90, len: 10 }));
-        assert_eq!(r("bytes=10-", 100).unwrap(), Some(ByteRange { start: 10, len: 90 }));
-        assert_eq!(r("bytes=-10", 100).unwrap(), Some(ByteRange { start: 90, len: 10 }));
-        assert_eq!(r("bytes=-500", 100).unwrap(), Some(ByteRange { start: 0, len: 100 }));
-        assert_eq!(r("bytes=100-", 100).unwrap_err().code, ErrorCode::InvalidRange);
+        assert_eq!(
+            r("bytes=0-9", 100).unwrap(),
+            Some(ByteRange { start: 0, len: 10 })
+        );
+        assert_eq!(
+            r("bytes=90-200", 100).unwrap(),
+            Some(ByteRange { start: 90, len: 10 })
+        );
+        assert_eq!(
+            r("bytes=10-", 100).unwrap(),
+            Some(ByteRange { start: 10, len: 90 })
+        );
+        assert_eq!(
+            r("bytes=-10", 100).unwrap(),
+            Some(ByteRange { start: 90, len: 10 })
+        );
+        assert_eq!(
+            r("bytes=-500", 100).unwrap(),
+            Some(ByteRange { start: 0, len: 100 })
+        );
+        assert_eq!(
+            r("bytes=100-", 100).unwrap_err().code,
+            ErrorCode::InvalidRange
+        );
         assert_eq!(r("bytes=0-0", 0).unwrap_err().code, ErrorCode::InvalidRange);
         assert_eq!(r("bytes=-0", 10).unwrap_err().code, ErrorCode::InvalidRange);
         assert_eq!(r("bytes=0-1,3-4", 100).unwrap(), None);
@@ -276,14 +379,26 @@ mod tests {
         assert_eq!(eval(&[("if-match", "\"abc\"")]), Condition::Proceed);
         assert_eq!(eval(&[("if-match", "\"xyz\"")]), Condition::Failed);
         assert_eq!(eval(&[("if-match", "*")]), Condition::Proceed);
-        assert_eq!(eval(&[("if-none-match", "\"abc\"")]), Condition::NotModified);
-        assert_eq!(eval(&[("if-modified-since", after)]), Condition::NotModified);
+        assert_eq!(
+            eval(&[("if-none-match", "\"abc\"")]),
+            Condition::NotModified
+        );
+        assert_eq!(
+            eval(&[("if-modified-since", after)]),
+            Condition::NotModified
+        );
         assert_eq!(eval(&[("if-modified-since", before)]), Condition::Proceed);
         assert_eq!(eval(&[("if-unmodified-since", before)]), Condition::Failed);
         // If-Match wins over a failing If-Unmodified-Since.
-        assert_eq!(eval(&[("if-match", "\"abc\""), ("if-unmodified-since", before)]), Condition::Proceed);
+        assert_eq!(
+            eval(&[("if-match", "\"abc\""), ("if-unmodified-since", before)]),
+            Condition::Proceed
+        );
         let copy = headers(&[("x-cos-copy-source-if-match", "\"nope\"")]);
-        assert_eq!(evaluate_conditions(&copy, "x-cos-copy-source-", &rec).unwrap(), Condition::Failed);
+        assert_eq!(
+            evaluate_conditions(&copy, "x-cos-copy-source-", &rec).unwrap(),
+            Condition::Failed
+        );
     }
 
     #[test]
@@ -298,20 +413,54 @@ mod tests {
         let a = object_attrs(&h).unwrap();
         assert_eq!(a.content.content_type.as_deref(), Some("text/plain"));
         assert_eq!(a.content.content_encoding, None);
-        assert_eq!(a.user_meta, vec![("author".into(), "ann".into()), ("team".into(), "t_1".into())]);
+        assert_eq!(
+            a.user_meta,
+            vec![
+                ("author".into(), "ann".into()),
+                ("team".into(), "t_1".into())
+            ]
+        );
         assert_eq!(a.storage_class, "STANDARD_IA");
         let big = "v".repeat(MAX_USER_META_BYTES);
         let too_big = headers(&[("x-cos-meta-a", big.as_str())]);
-        assert_eq!(object_attrs(&too_big).unwrap_err().code, ErrorCode::MetadataTooLarge);
-        assert_eq!(storage_class(&headers(&[("x-cos-storage-class", "GOLD")])).unwrap_err().code, ErrorCode::InvalidArgument);
+        assert_eq!(
+            object_attrs(&too_big).unwrap_err().code,
+            ErrorCode::MetadataTooLarge
+        );
+        assert_eq!(
+            storage_class(&headers(&[("x-cos-storage-class", "GOLD")]))
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidArgument
+        );
     }
 
     #[test]
     fn md5_and_unsupported() {
-        assert_eq!(content_md5(&headers(&[("content-md5", "mQ/fVh815F3k6TAUm8m0eg==")])).unwrap().unwrap()[0], 0x99);
-        assert_eq!(content_md5(&headers(&[("content-md5", "nope")])).unwrap_err().code, ErrorCode::InvalidDigest);
+        assert_eq!(
+            content_md5(&headers(&[("content-md5", "mQ/fVh815F3k6TAUm8m0eg==")]))
+                .unwrap()
+                .unwrap()[0],
+            0x99
+        );
+        assert_eq!(
+            content_md5(&headers(&[("content-md5", "nope")]))
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidDigest
+        );
         assert!(reject_unsupported(&headers(&[("x-cos-acl", "private")])).is_ok());
-        assert_eq!(reject_unsupported(&headers(&[("x-amz-acl", "public-read")])).unwrap_err().code, ErrorCode::NotImplemented);
-        assert_eq!(reject_unsupported(&headers(&[("x-cos-server-side-encryption", "AES256")])).unwrap_err().code, ErrorCode::NotImplemented);
+        assert_eq!(
+            reject_unsupported(&headers(&[("x-amz-acl", "public-read")]))
+                .unwrap_err()
+                .code,
+            ErrorCode::NotImplemented
+        );
+        assert_eq!(
+            reject_unsupported(&headers(&[("x-cos-server-side-encryption", "AES256")]))
+                .unwrap_err()
+                .code,
+            ErrorCode::NotImplemented
+        );
     }
 }

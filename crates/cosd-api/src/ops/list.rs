@@ -12,7 +12,12 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 pub const MAX_KEYS: usize = 1000;
 
 /// `encoding-type=url`: everything but unreserved characters and `/` is percent-encoded.
-const URL_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+const URL_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
 
 /// The query parameters both versions share.
 struct Common<'a> {
@@ -32,16 +37,32 @@ fn common<'a>(ctx: &'a Ctx<'_>) -> ApiResult<Common<'a>> {
     }
     let max_keys = match q.get("max-keys") {
         None | Some("") => MAX_KEYS,
-        Some(v) => v.parse::<usize>().map_err(|_| {
-            ApiError::with_message(ErrorCode::InvalidArgument, format!("max-keys must be a non-negative integer, not {v:?}."))
-        })?.min(MAX_KEYS),
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| {
+                ApiError::with_message(
+                    ErrorCode::InvalidArgument,
+                    format!("max-keys must be a non-negative integer, not {v:?}."),
+                )
+            })?
+            .min(MAX_KEYS),
     };
     let url_encode = match q.get("encoding-type") {
         None | Some("") => false,
         Some(t) if t.eq_ignore_ascii_case("url") => true,
-        Some(t) => return Err(ApiError::with_message(ErrorCode::InvalidArgument, format!("Invalid encoding-type {t:?}: only \"url\" is supported."))),
+        Some(t) => {
+            return Err(ApiError::with_message(
+                ErrorCode::InvalidArgument,
+                format!("Invalid encoding-type {t:?}: only \"url\" is supported."),
+            ))
+        }
     };
-    Ok(Common { prefix: q.get("prefix").unwrap_or(""), delimiter, max_keys, url_encode })
+    Ok(Common {
+        prefix: q.get("prefix").unwrap_or(""),
+        delimiter,
+        max_keys,
+        url_encode,
+    })
 }
 
 impl Common<'_> {
@@ -64,7 +85,9 @@ impl Common<'_> {
             after,
             max_keys: self.max_keys,
         };
-        list(ctx.store.meta.as_ref(), &ctx.bucket().name, &query).await.map_err(store_error)
+        list(ctx.store.meta.as_ref(), &ctx.bucket().name, &query)
+            .await
+            .map_err(store_error)
     }
 
     /// The object entries; `owner` is included when given (always in v1, on request in v2).
@@ -76,21 +99,31 @@ impl Common<'_> {
                 last_modified: iso8601(rec.modified_ms),
                 etag: format!("\"{}\"", rec.etag),
                 size: rec.size,
-                owner: owner.map(|o| xml::Owner { id: o.to_string(), display_name: o.to_string() }),
+                owner: owner.map(|o| xml::Owner {
+                    id: o.to_string(),
+                    display_name: o.to_string(),
+                }),
                 storage_class: rec.attrs.storage_class.clone(),
             })
             .collect()
     }
 
     fn prefixes(&self, page: &ListPage) -> Vec<xml::CommonPrefix> {
-        page.common_prefixes.iter().map(|p| xml::CommonPrefix { prefix: self.encode(p) }).collect()
+        page.common_prefixes
+            .iter()
+            .map(|p| xml::CommonPrefix {
+                prefix: self.encode(p),
+            })
+            .collect()
     }
 }
 
 pub async fn list_v1(ctx: &Ctx<'_>) -> ApiResult<Reply> {
     let c = common(ctx)?;
     let marker = ctx.route.query.get("marker").unwrap_or("");
-    let page = c.page(ctx, Some(marker.to_string()).filter(|m| !m.is_empty())).await?;
+    let page = c
+        .page(ctx, Some(marker.to_string()).filter(|m| !m.is_empty()))
+        .await?;
     let bucket = ctx.bucket();
     let doc = xml::ListBucketResult {
         name: bucket.name.clone(),
@@ -147,7 +180,12 @@ fn decode_token(token: &str) -> ApiResult<String> {
         .decode(token)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| ApiError::with_message(ErrorCode::InvalidArgument, "The continuation token provided is incorrect."))
+        .ok_or_else(|| {
+            ApiError::with_message(
+                ErrorCode::InvalidArgument,
+                "The continuation token provided is incorrect.",
+            )
+        })
 }
 
 #[cfg(test)]
@@ -157,12 +195,23 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_reject_garbage() {
         assert_eq!(decode_token(&encode_token("a/b c/腾")).unwrap(), "a/b c/腾");
-        assert_eq!(decode_token("!!!").unwrap_err().code, ErrorCode::InvalidArgument);
+        assert_eq!(
+            decode_token("!!!").unwrap_err().code,
+            ErrorCode::InvalidArgument
+        );
     }
 
     #[test]
     fn url_encoding_keeps_slashes() {
-        let c = Common { prefix: "", delimiter: None, max_keys: 1, url_encode: true };
-        assert_eq!(c.encode("照片/2020年/IMG 1+2.jpg"), "%E7%85%A7%E7%89%87/2020%E5%B9%B4/IMG%201%2B2.jpg");
+        let c = Common {
+            prefix: "",
+            delimiter: None,
+            max_keys: 1,
+            url_encode: true,
+        };
+        assert_eq!(
+            c.encode("照片/2020年/IMG 1+2.jpg"),
+            "%E7%85%A7%E7%89%87/2020%E5%B9%B4/IMG%201%2B2.jpg"
+        );
     }
 }

@@ -42,11 +42,15 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn bucket(&self) -> &BucketRecord {
-        self.bucket.expect("bucket operations are dispatched with their bucket loaded")
+        self.bucket
+            .expect("bucket operations are dispatched with their bucket loaded")
     }
 
     fn key(&self) -> &str {
-        self.route.key.as_deref().expect("object operations are routed with a key")
+        self.route
+            .key
+            .as_deref()
+            .expect("object operations are routed with a key")
     }
 
     /// The APPID of the signed-in account (operations run only for signed requests).
@@ -131,7 +135,9 @@ pub(crate) fn http_date(ms: i64) -> String {
 }
 
 pub(crate) fn now_ms() -> i64 {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
@@ -142,6 +148,9 @@ mod tests {
     #[test]
     fn time_formats() {
         assert_eq!(iso8601(1_607_571_450_123), "2020-12-10T03:37:30.123Z");
-        assert_eq!(http_date(1_607_571_450_123), "Thu, 10 Dec 2020 03:37:30 GMT");
+        assert_eq!(
+            http_date(1_607_571_450_123),
+            "Thu, 10 Dec 2020 03:37:30 GMT"
+        );
     }
 }

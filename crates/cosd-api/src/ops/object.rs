@@ -46,21 +46,33 @@ pub async fn put(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
 fn bounded_upload(headers: &http::HeaderMap, body: ByteStream) -> ApiResult<ByteStream> {
     let length = |name: &str| -> ApiResult<Option<u64>> {
         header_str(headers, name)?
-            .map(|v| v.trim().parse::<u64>().map_err(|_| ApiError::with_message(ErrorCode::InvalidArgument, format!("The {name} header is not a number."))))
+            .map(|v| {
+                v.trim().parse::<u64>().map_err(|_| {
+                    ApiError::with_message(
+                        ErrorCode::InvalidArgument,
+                        format!("The {name} header is not a number."),
+                    )
+                })
+            })
             .transpose()
     };
     let declared = match length("x-amz-decoded-content-length")? {
         Some(n) => Some(n),
         None => length("content-length")?,
     };
-    let chunked = header_str(headers, "transfer-encoding")?.is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
+    let chunked = header_str(headers, "transfer-encoding")?
+        .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
     match declared {
         None if !chunked => Err(ErrorCode::MissingContentLength.into()),
         Some(n) if n > MAX_PUT_BYTES => Err(too_large()),
         _ => Ok(Box::pin(body.scan(0u64, |seen, chunk| {
             let item = chunk.and_then(|c| {
                 *seen += c.len() as u64;
-                if *seen > MAX_PUT_BYTES { Err(too_large().into_io()) } else { Ok(c) }
+                if *seen > MAX_PUT_BYTES {
+                    Err(too_large().into_io())
+                } else {
+                    Ok(c)
+                }
             });
             std::future::ready(Some(item))
         }))),
@@ -74,8 +86,16 @@ fn too_large() -> ApiError {
 /// Refuses a `versionId` other than `null`: until versioning arrives, every object has only
 /// the `null` version.
 fn check_version(ctx: &Ctx<'_>) -> ApiResult<()> {
-    match ctx.route.query.get("versionId").filter(|v| !v.is_empty() && *v != "null") {
-        Some(v) => Err(ApiError::with_message(ErrorCode::NoSuchVersion, format!("The version {v:?} does not exist."))),
+    match ctx
+        .route
+        .query
+        .get("versionId")
+        .filter(|v| !v.is_empty() && *v != "null")
+    {
+        Some(v) => Err(ApiError::with_message(
+            ErrorCode::NoSuchVersion,
+            format!("The version {v:?} does not exist."),
+        )),
         None => Ok(()),
     }
 }
@@ -116,12 +136,25 @@ pub async fn get(ctx: &Ctx<'_>, head: bool) -> ApiResult<Reply> {
     } else if len == 0 {
         ReplyBody::Empty
     } else {
-        ReplyBody::Stream(ctx.store.read(&rec, start, len).await.map_err(store_error)?, len)
+        ReplyBody::Stream(
+            ctx.store
+                .read(&rec, start, len)
+                .await
+                .map_err(store_error)?,
+            len,
+        )
     };
-    let mut reply = Reply { status, headers: http::HeaderMap::new(), body };
+    let mut reply = Reply {
+        status,
+        headers: http::HeaderMap::new(),
+        body,
+    };
     describe_object(&mut reply, &rec, ctx.dialect);
     if range.is_some() {
-        reply.set_header("content-range", format!("bytes {}-{}/{}", start, start + len - 1, rec.size));
+        reply.set_header(
+            "content-range",
+            format!("bytes {}-{}/{}", start, start + len - 1, rec.size),
+        );
     }
     for (param, header) in RESPONSE_OVERRIDES {
         if let Some(v) = ctx.route.query.get(param) {
@@ -133,6 +166,9 @@ pub async fn get(ctx: &Ctx<'_>, head: bool) -> ApiResult<Reply> {
 
 pub async fn delete(ctx: &Ctx<'_>) -> ApiResult<Reply> {
     check_version(ctx)?;
-    ctx.store.delete_object(&ctx.bucket().name, ctx.key()).await.map_err(store_error)?;
+    ctx.store
+        .delete_object(&ctx.bucket().name, ctx.key())
+        .await
+        .map_err(store_error)?;
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }

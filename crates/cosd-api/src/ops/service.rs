@@ -27,5 +27,8 @@ pub async fn list_buckets(ctx: &Ctx<'_>) -> ApiResult<Reply> {
 
 /// The owner element of an account, in COS's CAM form.
 pub fn owner_of(account: &str) -> xml::Owner {
-    xml::Owner { id: format!("qcs::cam::uin/{account}:uin/{account}"), display_name: account.to_string() }
+    xml::Owner {
+        id: format!("qcs::cam::uin/{account}:uin/{account}"),
+        display_name: account.to_string(),
+    }
 }

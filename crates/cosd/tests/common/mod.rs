@@ -52,7 +52,12 @@ impl Server {
             }
         }
         let child = cmd.spawn().expect("start cosd");
-        let server = Server { addr, child, data_dir: data_dir.to_path_buf(), _tmp: None };
+        let server = Server {
+            addr,
+            child,
+            data_dir: data_dir.to_path_buf(),
+            _tmp: None,
+        };
         server.wait_ready();
         server
     }
@@ -76,7 +81,10 @@ impl Server {
 
     /// Sends SIGTERM (graceful shutdown).
     pub fn terminate(&self) {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
         assert!(status.success());
     }
 }
@@ -129,7 +137,12 @@ pub struct Request {
 
 impl Request {
     pub fn new(method: &str, target: &str) -> Request {
-        Request { method: method.parse().unwrap(), target: target.to_string(), headers: vec![], body: Bytes::new() }
+        Request {
+            method: method.parse().unwrap(),
+            target: target.to_string(),
+            headers: vec![],
+            body: Bytes::new(),
+        }
     }
 
     pub fn header(mut self, k: &str, v: &str) -> Request {
@@ -146,10 +159,19 @@ impl Request {
 /// Sends a request over a new connection and reads the whole response.
 pub async fn send(addr: SocketAddr, req: Request) -> Response {
     let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.expect("handshake");
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
     tokio::spawn(conn);
-    let mut builder = http::Request::builder().method(req.method.clone()).uri(&req.target);
-    let has = |name: &str| req.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    let mut builder = http::Request::builder()
+        .method(req.method.clone())
+        .uri(&req.target);
+    let has = |name: &str| {
+        req.headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(name))
+    };
     if !has("host") {
         builder = builder.header("host", addr.to_string());
     }
@@ -160,32 +182,62 @@ pub async fn send(addr: SocketAddr, req: Request) -> Response {
     for (k, v) in &req.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
-    let resp = sender.send_request(builder.body(Full::new(req.body)).unwrap()).await.expect("send request");
+    let resp = sender
+        .send_request(builder.body(Full::new(req.body)).unwrap())
+        .await
+        .expect("send request");
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
-    let body = resp.into_body().collect().await.expect("read body").to_bytes();
-    Response { status, headers, body }
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .expect("read body")
+        .to_bytes();
+    Response {
+        status,
+        headers,
+        body,
+    }
 }
 
 pub fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// Percent-encodes a decoded path for the wire (`/` kept).
 pub fn encode_path(path: &str) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~')
+        .remove(b'/');
     percent_encoding::utf8_percent_encode(path, SET).to_string()
 }
 
 /// Percent-encodes a query component.
 pub fn encode_component(s: &str) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
     percent_encoding::utf8_percent_encode(s, SET).to_string()
 }
 
 /// A request signed with COS signature v5 by the root test key, path style on the server's
 /// address. `path` and `params` are decoded; every given header is signed, plus `host`.
-pub fn cos_signed(server: &Server, method: &str, path: &str, params: &[(&str, &str)], headers: &[(&str, &str)]) -> Request {
+pub fn cos_signed(
+    server: &Server,
+    method: &str,
+    path: &str,
+    params: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> Request {
     let host = server.addr.to_string();
     let mut signed: Vec<(&str, &str)> = headers.to_vec();
     signed.push(("host", host.as_str()));
@@ -193,12 +245,24 @@ pub fn cos_signed(server: &Server, method: &str, path: &str, params: &[(&str, &s
     let auth = cosd_api::auth::cos_v5::sign(
         SECRET_ID,
         SECRET_KEY,
-        &cosd_api::auth::RequestToSign { method, path, params, headers: &signed },
+        &cosd_api::auth::RequestToSign {
+            method,
+            path,
+            params,
+            headers: &signed,
+        },
         now - 60,
         now + 900,
     );
-    let query: Vec<String> = params.iter().map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v))).collect();
-    let target = if query.is_empty() { encode_path(path) } else { format!("{}?{}", encode_path(path), query.join("&")) };
+    let query: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
+        .collect();
+    let target = if query.is_empty() {
+        encode_path(path)
+    } else {
+        format!("{}?{}", encode_path(path), query.join("&"))
+    };
     let mut req = Request::new(method, &target).header("authorization", &auth);
     for (k, v) in headers {
         req = req.header(k, v);
