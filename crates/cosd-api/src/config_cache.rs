@@ -1,0 +1,80 @@
+//! Bucket configurations the request path consults on every request — the CORS rules — kept in
+//! memory so that a preflight does no storage I/O in the common case.
+//!
+//! A change made through this node invalidates the bucket's entry at once. Invalidation bumps a
+//! generation counter, and a load that started before the bump does not store its (possibly
+//! stale) result, so a slow load can never resurrect an old configuration.
+
+use crate::cors::CorsConfiguration;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use cosd_store::Store;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Storage name of the CORS configuration document.
+pub const CORS: &str = "cors";
+/// Most buckets kept; past this the cache starts over (it only ever holds copies).
+const MAX_ENTRIES: usize = 65_536;
+
+/// What the request path needs to know about a bucket's configuration.
+#[derive(Debug, Default)]
+pub struct BucketConfig {
+    /// The CORS rules; `None` when the bucket has none (or does not exist).
+    pub cors: Option<CorsConfiguration>,
+}
+
+/// The per-node cache of [`BucketConfig`]s.
+#[derive(Default)]
+pub struct ConfigCache {
+    entries: Mutex<HashMap<String, Arc<BucketConfig>>>,
+    generation: AtomicU64,
+}
+
+impl ConfigCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The configuration of `bucket`, from memory or, on a miss, from the store.
+    pub async fn get(&self, store: &Store, bucket: &str) -> ApiResult<Arc<BucketConfig>> {
+        if let Some(hit) = self.lock().get(bucket) {
+            return Ok(hit.clone());
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let loaded = Arc::new(load(store, bucket).await?);
+        let mut entries = self.lock();
+        if self.generation.load(Ordering::Acquire) == generation {
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(bucket.to_string(), loaded.clone());
+        }
+        Ok(loaded)
+    }
+
+    /// Forgets `bucket`'s entry; call after changing any of its configurations.
+    pub fn invalidate(&self, bucket: &str) {
+        let mut entries = self.lock();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.remove(bucket);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<BucketConfig>>> {
+        // A panic while holding the lock cannot leave the map inconsistent (every critical
+        // section is a single map operation), so a poisoned lock is still usable.
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+async fn load(store: &Store, bucket: &str) -> ApiResult<BucketConfig> {
+    let cors = match store.meta.get_bucket_config(bucket, CORS).await {
+        Ok(Some(bytes)) => Some(CorsConfiguration::parse(&bytes).map_err(|e| {
+            tracing::error!(bucket, error = %e, "stored CORS configuration does not parse");
+            ApiError::new(ErrorCode::InternalError)
+        })?),
+        Ok(None) | Err(cosd_store::StoreError::NoSuchBucket) => None,
+        Err(e) => return Err(crate::ops::store_error(e)),
+    };
+    Ok(BucketConfig { cors })
+}
