@@ -34,7 +34,8 @@ use serde::Serialize;
 use std::borrow::Cow;
 use std::fmt;
 
-/// The largest PUT Bucket cors body COS accepts; callers should stop reading beyond it.
+/// The largest PUT Bucket cors body COS accepts. Read at most one byte more than this, so that
+/// [`CorsConfiguration::parse`] can still answer `XMLSizeLimit` for a longer body.
 pub const MAX_CORS_BODY: usize = 64 * 1024;
 
 /// The most rules a configuration may hold.
@@ -459,7 +460,7 @@ pub enum PreflightDenied {
     NoConfiguration,
     /// `Access-Control-Request-Headers` is over [`MAX_REQUEST_HEADERS`] names or
     /// [`MAX_REQUEST_HEADERS_LEN`] bytes: 403 `AccessForbidden`, as no rule was evaluated.
-    TooManyRequestHeaders,
+    RequestHeadersTooLarge,
     /// No rule allows the preflight: 403 `AccessForbidden`; one verdict per rule, in order.
     NoMatchingRule {
         origin: String,
@@ -483,7 +484,7 @@ impl From<PreflightDenied> for ApiError {
             ),
             // COS answers a bucket without rules and a request no rule allows alike.
             PreflightDenied::NoConfiguration
-            | PreflightDenied::TooManyRequestHeaders
+            | PreflightDenied::RequestHeadersTooLarge
             | PreflightDenied::NoMatchingRule { .. } => ErrorCode::AccessForbidden.into(),
         }
     }
@@ -497,7 +498,7 @@ impl fmt::Display for PreflightDenied {
                 f.write_str("the preflight has no Access-Control-Request-Method header")
             }
             PreflightDenied::NoConfiguration => f.write_str("the bucket has no CORS configuration"),
-            PreflightDenied::TooManyRequestHeaders => write!(
+            PreflightDenied::RequestHeadersTooLarge => write!(
                 f,
                 "Access-Control-Request-Headers names more than {MAX_REQUEST_HEADERS} headers or is longer than {MAX_REQUEST_HEADERS_LEN} bytes"
             ),
@@ -538,7 +539,7 @@ pub fn preflight(
         .ok_or(PreflightDenied::MissingMethod)?;
     let config = config.ok_or(PreflightDenied::NoConfiguration)?;
     let requested =
-        RequestedHeaders::parse(request_headers).ok_or(PreflightDenied::TooManyRequestHeaders)?;
+        RequestedHeaders::parse(request_headers).ok_or(PreflightDenied::RequestHeadersTooLarge)?;
     let mut verdicts = Vec::with_capacity(config.rules.len());
     for (index, rule) in config.rules.iter().enumerate() {
         let how = rule.origin_grant(origin);
@@ -1607,7 +1608,7 @@ x-cos-trace-id: OGVmYzZiMmQzYjA2OWNhODk0NTRkMTBiOWVmMDAxODc0OWRkZjk0ZDM1NmI1M2E2
         let over = format!("{at_limit},x-one-more");
         let denied =
             preflight(Some(&cfg), Some("https://a.com"), Some("GET"), Some(&over)).unwrap_err();
-        assert_eq!(denied, PreflightDenied::TooManyRequestHeaders);
+        assert_eq!(denied, PreflightDenied::RequestHeadersTooLarge);
         assert_eq!(
             ApiError::from(denied.clone()).code,
             ErrorCode::AccessForbidden
@@ -1616,7 +1617,7 @@ x-cos-trace-id: OGVmYzZiMmQzYjA2OWNhODk0NTRkMTBiOWVmMDAxODc0OWRkZjk0ZDM1NmI1M2E2
         let long = "x".repeat(MAX_REQUEST_HEADERS_LEN + 1);
         assert_eq!(
             preflight(Some(&cfg), Some("https://a.com"), Some("GET"), Some(&long)).unwrap_err(),
-            PreflightDenied::TooManyRequestHeaders
+            PreflightDenied::RequestHeadersTooLarge
         );
     }
 
