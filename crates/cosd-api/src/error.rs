@@ -69,6 +69,7 @@ error_codes! {
     SignatureDoesNotMatch => ("SignatureDoesNotMatch", 403, "The Signature you specified is invalid."),
     XAmzContentSHA256Mismatch => ("XAmzContentSHA256Mismatch", 400, "The provided 'x-amz-content-sha256' header does not match what was computed."),
     XMLSizeLimit => ("XMLSizeLimit", 400, "The length of XML exceeds the limit."),
+    NoSuchCORSConfiguration => ("NoSuchCORSConfiguration", 404, "The specified CORS configuration is not found"),
 }
 
 /// A failed request: the code plus, when the failing step knows more, a specific message.
