@@ -63,7 +63,9 @@ impl ConfigCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<BucketConfig>>> {
         // A panic while holding the lock cannot leave the map inconsistent (every critical
         // section is a single map operation), so a poisoned lock is still usable.
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

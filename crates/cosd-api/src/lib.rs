@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod authorize;
+pub mod config_cache;
 pub mod cors;
 pub mod error;
 pub mod header_case;

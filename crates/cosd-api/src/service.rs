@@ -4,6 +4,7 @@
 //! then logs one line for it.
 
 use crate::auth::{self, Keyring, RequestHead};
+use crate::config_cache::{BucketConfig, ConfigCache};
 use crate::error::ApiResult;
 use crate::ops::{self, Ctx, Dialect};
 use crate::response::{error_reply, Body, Reply};
@@ -12,7 +13,11 @@ use crate::{authorize, cors};
 use base64::Engine;
 use cosd_store::{ByteStream, Store};
 use futures_util::TryStreamExt;
-use http::header::{HeaderValue, SERVER};
+use http::header::{
+    HeaderValue, ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN, SERVER,
+    VARY,
+};
+use http::StatusCode;
 use http_body_util::BodyDataStream;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -35,6 +40,7 @@ pub struct AppState {
     pub keys: Arc<dyn Keyring>,
     pub routes: RouteConfig,
     pub region: String,
+    configs: ConfigCache,
     request_ids: RequestIds,
 }
 
@@ -45,6 +51,7 @@ impl AppState {
             keys,
             routes,
             region,
+            configs: ConfigCache::new(),
             request_ids: RequestIds::new(),
         }
     }
@@ -115,14 +122,17 @@ pub async fn handle(
         Err(_) => ("Unrouted", String::new()),
     };
     let resource = resource_of(&parts, routed.as_ref().ok());
-    let outcome = match routed {
-        Ok(route) => process(&state, &parts, &route, body).await,
-        Err(err) => Err(err),
-    };
-    let mut reply = outcome.unwrap_or_else(|err| {
+    let mut reply = match &routed {
+        Ok(route) => process(&state, &parts, route, body).await,
+        Err(err) => Err(err.clone()),
+    }
+    .unwrap_or_else(|err| {
         let trace_id = trace_id_for(&request_id);
         error_reply(&err, &resource, &request_id, &trace_id)
     });
+    if let Ok(route) = &routed {
+        decorate_cors(&state, &parts, route, &mut reply).await;
+    }
     reply.set_header("x-cos-request-id", &request_id);
     let status = reply.status.as_u16();
     let bytes_out = reply.body_len();
@@ -156,7 +166,7 @@ async fn process(
     if route.op == Op::Preflight {
         // Preflights carry no credentials (browsers never sign them); a presigned URL's query
         // signature is deliberately not checked here.
-        return cors::preflight(&parts.headers);
+        return preflight(state, parts, route).await;
     }
     let head = RequestHead {
         method: &parts.method,
@@ -179,6 +189,7 @@ async fn process(
     let body = auth::verify_body(incoming_stream(body), authenticated.body);
     let ctx = Ctx {
         store: &state.store,
+        configs: &state.configs,
         route,
         headers: &parts.headers,
         principal: &authenticated.principal,
@@ -187,6 +198,74 @@ async fn process(
         bucket: bucket.as_ref(),
     };
     ops::dispatch(&ctx, body).await
+}
+
+/// Answers a CORS preflight from the bucket's rules. A bucket that does not exist answers like
+/// one without rules, so an anonymous caller learns nothing about which buckets exist.
+async fn preflight(
+    state: &AppState,
+    parts: &http::request::Parts,
+    route: &Route,
+) -> ApiResult<Reply> {
+    let config = match &route.bucket {
+        Some(bucket) => state.configs.get(&state.store, bucket).await?,
+        None => Arc::new(BucketConfig::default()),
+    };
+    let h = |name| header_text(&parts.headers, name);
+    match cors::preflight(
+        config.cors.as_ref(),
+        h(ORIGIN),
+        h(ACCESS_CONTROL_REQUEST_METHOD),
+        h(ACCESS_CONTROL_REQUEST_HEADERS),
+    ) {
+        Ok(grant) => {
+            let mut reply = Reply::empty(StatusCode::OK);
+            for (name, value) in grant.headers() {
+                reply.set_header(name, value);
+            }
+            Ok(reply)
+        }
+        Err(denied) => {
+            // Browsers hide why a preflight failed; the operator finds it here.
+            tracing::info!(target: "cosd::cors", bucket = route.bucket.as_deref().unwrap_or(""), %denied, "CORS preflight refused");
+            Err(denied.into())
+        }
+    }
+}
+
+/// Adds the CORS headers the bucket's rules grant an actual (non-preflight) request, whatever
+/// its outcome — a browser can only read an error it is allowed to see — and `Vary: Origin`
+/// when the bucket asks for it. CORS never changes the outcome; it only adds headers.
+async fn decorate_cors(
+    state: &AppState,
+    parts: &http::request::Parts,
+    route: &Route,
+    reply: &mut Reply,
+) {
+    let Some(bucket) = &route.bucket else { return };
+    let config = match state.configs.get(&state.store, bucket).await {
+        Ok(config) => config,
+        Err(err) => {
+            tracing::warn!(bucket, error = %err, "CORS configuration unavailable; response sent without CORS headers");
+            return;
+        }
+    };
+    let Some(rules) = &config.cors else { return };
+    if route.op != Op::Preflight {
+        let origin = header_text(&parts.headers, ORIGIN);
+        if let Some(grant) = cors::actual(Some(rules), origin, parts.method.as_str()) {
+            for (name, value) in grant.headers() {
+                reply.set_header(name, value);
+            }
+        }
+    }
+    if rules.response_vary && !reply.headers.contains_key(VARY) {
+        reply.set_header(VARY, "Origin");
+    }
+}
+
+fn header_text(headers: &http::HeaderMap, name: http::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 fn incoming_stream(body: Incoming) -> ByteStream {

@@ -79,7 +79,11 @@ pub async fn create(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
         created_ms: now_ms(),
     };
     match ctx.store.meta.create_bucket(record).await {
-        Ok(()) => Ok(Reply::empty(StatusCode::OK).header("location", format!("/{name}"))),
+        Ok(()) => {
+            // A cached "no such bucket" for this name is stale now.
+            ctx.configs.invalidate(name);
+            Ok(Reply::empty(StatusCode::OK).header("location", format!("/{name}")))
+        }
         Err(StoreError::BucketExists { owner }) if owner == account => {
             Err(ErrorCode::BucketAlreadyOwnedByYou.into())
         }
@@ -93,11 +97,13 @@ pub fn head(ctx: &Ctx<'_>) -> Reply {
 }
 
 pub async fn delete(ctx: &Ctx<'_>) -> ApiResult<Reply> {
+    let name = &ctx.bucket().name;
     ctx.store
         .meta
-        .delete_bucket(&ctx.bucket().name)
+        .delete_bucket(name)
         .await
         .map_err(store_error)?;
+    ctx.configs.invalidate(name);
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }
 

@@ -2,6 +2,7 @@
 //! calls the store and returns a [`Reply`].
 
 mod bucket;
+mod bucket_cors;
 mod copy;
 mod delete_multi;
 mod headers;
@@ -10,6 +11,7 @@ mod object;
 mod service;
 
 use crate::auth::Principal;
+use crate::config_cache::ConfigCache;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::response::Reply;
 use crate::route::{Op, Route};
@@ -29,6 +31,8 @@ pub enum Dialect {
 /// Everything an operation may look at.
 pub struct Ctx<'a> {
     pub store: &'a Store,
+    /// Cached bucket configurations; operations that change one invalidate it here.
+    pub configs: &'a ConfigCache,
     pub route: &'a Route,
     pub headers: &'a HeaderMap,
     pub principal: &'a Principal,
@@ -70,6 +74,9 @@ pub async fn dispatch(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
         Op::HeadBucket => Ok(bucket::head(ctx)),
         Op::DeleteBucket => bucket::delete(ctx).await,
         Op::GetBucketLocation => Ok(bucket::location(ctx)),
+        Op::GetBucketCors => bucket_cors::get(ctx).await,
+        Op::PutBucketCors => bucket_cors::put(ctx, body).await,
+        Op::DeleteBucketCors => bucket_cors::delete(ctx).await,
         Op::ListObjects => list::list_v1(ctx).await,
         Op::ListObjectsV2 => list::list_v2(ctx).await,
         Op::DeleteObjects => delete_multi::delete_objects(ctx, body).await,
