@@ -2,6 +2,7 @@
 
 mod config;
 mod credentials;
+mod explain;
 
 use clap::{Parser, Subcommand};
 use config::{Config, ServeArgs};
@@ -31,6 +32,15 @@ struct Cli {
 enum Command {
     /// Serve the COS/S3 API.
     Serve(ServeArgs),
+    /// Bucket CORS tools.
+    #[command(subcommand)]
+    Cors(CorsCommand),
+}
+
+#[derive(Subcommand)]
+enum CorsCommand {
+    /// Explain, rule by rule, whether a bucket's CORS rules allow a preflight.
+    Explain(explain::ExplainArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +53,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => Config::resolve(args, |k| std::env::var(k).ok()).and_then(run),
+        Command::Cors(CorsCommand::Explain(args)) => return explain::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -95,7 +106,12 @@ async fn serve_until_signalled(config: Config) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    tracing::info!(listen = %config.listen, data_dir = %config.data_dir.display(), region = %config.region, appid = %creds.appid, "cosd serving");
+    let bound = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    tracing::info!(listen = %bound, data_dir = %config.data_dir.display(), region = %config.region, appid = %creds.appid, "cosd serving");
+    // On stdout so that scripts (and tests using `--listen 127.0.0.1:0`) learn the port.
+    println!("cosd: listening on http://{bound}");
     let sweeper = tokio::spawn(sweep_periodically(store.clone()));
     let state = Arc::new(AppState::new(
         store,

@@ -473,3 +473,86 @@ async fn configuration_round_trip_validation_and_invalidation() {
         "only the owner reads the rules"
     );
 }
+
+fn explain(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cosd"))
+        .args(["cors", "explain", "--bucket", BUCKET])
+        .args(args)
+        .env("COSD_SECRET_ID", common::SECRET_ID)
+        .env("COSD_SECRET_KEY", common::SECRET_KEY)
+        .output()
+        .expect("run cosd cors explain");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[tokio::test]
+async fn cors_explain_against_a_running_server_and_its_data_dir() {
+    let mut server = Server::start();
+    setup(&server, SEED_RULES).await;
+    let endpoint = format!("http://{}", server.addr);
+    let (code, text) = explain(&[
+        "--endpoint",
+        &endpoint,
+        "--origin",
+        "https://other.example",
+        "--method",
+        "PUT",
+    ]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("rule 1 (ID \"specific\"): origin not allowed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rule 2 (ID \"any-origin-reads\"): method not allowed"),
+        "{text}"
+    );
+    assert!(text.contains("403 AccessForbidden"), "{text}");
+
+    let (code, text) = explain(&[
+        "--endpoint",
+        &endpoint,
+        "--origin",
+        "https://example.com",
+        "--method",
+        "PUT",
+        "--headers",
+        "content-type",
+    ]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("rule 1: matches"), "{text}");
+    assert!(
+        text.contains("access-control-allow-origin: https://example.com"),
+        "{text}"
+    );
+
+    let data_dir = server.data_dir.to_string_lossy().into_owned();
+    let (code, text) = explain(&[
+        "--data-dir",
+        &data_dir,
+        "--origin",
+        "https://example.com",
+        "--method",
+        "GET",
+    ]);
+    assert_eq!(
+        code, 2,
+        "the running server holds the data directory: {text}"
+    );
+    assert!(text.contains("--endpoint"), "{text}");
+    server.kill();
+    let (code, text) = explain(&[
+        "--data-dir",
+        &data_dir,
+        "--origin",
+        "https://x.example",
+        "--method",
+        "GET",
+        "--headers",
+        "range,x-nope",
+    ]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("header x-nope not allowed"), "{text}");
+}

@@ -4,7 +4,6 @@
 mod common;
 
 use common::{send, Request, Server};
-use std::io::Read;
 
 #[tokio::test]
 async fn anonymous_requests_get_the_cos_error_document() {
@@ -124,14 +123,7 @@ fn first_start_generates_private_credentials_and_prints_them_once() {
     let unset = [("COSD_SECRET_ID", ""), ("COSD_SECRET_KEY", "")];
     let mut first = Server::start_on(tmp.path(), &unset);
     first.kill();
-    let mut printed = String::new();
-    first
-        .child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut printed)
-        .unwrap();
+    let printed = first.startup_output.clone();
     assert!(printed.contains("SecretId:  AKID"), "{printed}");
     let stored = std::fs::read_to_string(tmp.path().join("credentials.toml")).unwrap();
     let key_line = printed.lines().find(|l| l.contains("SecretKey:")).unwrap();
@@ -149,14 +141,7 @@ fn first_start_generates_private_credentials_and_prints_them_once() {
 
     let mut second = Server::start_on(tmp.path(), &unset);
     second.kill();
-    let mut printed_again = String::new();
-    second
-        .child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut printed_again)
-        .unwrap();
+    let printed_again = second.startup_output.clone();
     assert!(
         !printed_again.contains("SecretKey"),
         "credentials are printed only when generated"

@@ -5,10 +5,11 @@
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use std::net::{SocketAddr, TcpListener};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub const SECRET_ID: &str = "AKIDblackboxtest0000000000000000";
 pub const SECRET_KEY: &str = "blackboxsecret000000000000000000";
@@ -18,6 +19,8 @@ pub const APPID: &str = "1250000000";
 pub struct Server {
     pub addr: SocketAddr,
     pub child: Child,
+    /// What the server printed on stdout up to and including its "listening on" line.
+    pub startup_output: String,
     pub data_dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
 }
@@ -35,9 +38,10 @@ impl Server {
     /// Starts a server on `data_dir` with extra environment variables (the root keys are set
     /// unless `envs` overrides them).
     pub fn start_on(data_dir: &Path, envs: &[(&str, &str)]) -> Server {
-        let addr = free_addr();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cosd"));
-        cmd.args(["serve", "--listen", &addr.to_string(), "--data-dir"])
+        // Port 0: the server picks a free port and announces it, so parallel tests never race
+        // for the same one.
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env("COSD_SECRET_ID", SECRET_ID)
             .env("COSD_SECRET_KEY", SECRET_KEY)
@@ -51,26 +55,15 @@ impl Server {
                 cmd.env(k, v);
             }
         }
-        let child = cmd.spawn().expect("start cosd");
-        let server = Server {
+        let mut child = cmd.spawn().expect("start cosd");
+        let (addr, startup_output) = announced_addr(&mut child);
+        Server {
             addr,
             child,
+            startup_output,
             data_dir: data_dir.to_path_buf(),
             _tmp: None,
-        };
-        server.wait_ready();
-        server
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(self.addr).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("cosd did not start listening on {} within 20 s", self.addr);
     }
 
     /// Sends SIGKILL and waits for the process to be gone.
@@ -95,9 +88,23 @@ impl Drop for Server {
     }
 }
 
-fn free_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr")
+/// Reads the child's stdout until it announces its address (at most 20 s).
+fn announced_addr(child: &mut Child) -> (SocketAddr, String) {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            seen.push_str(&line);
+            seen.push('\n');
+            if let Some(addr) = line.strip_prefix("cosd: listening on http://") {
+                let addr = addr.parse::<SocketAddr>().expect("announced address");
+                let _ = tx.send((addr, seen.clone()));
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("cosd did not announce its address within 20 s")
 }
 
 /// A response, body read whole (tests only use small bodies).
