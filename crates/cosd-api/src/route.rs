@@ -516,80 +516,58 @@ mod tests {
     }
 
     #[test]
-    fn bucket_subresources() {
-        assert_eq!(
-            route("GET", "h", "/b-1?location").unwrap().op,
-            Op::GetBucketLocation
-        );
-        assert_eq!(
-            route("GET", "h", "/b-1?list-type=2&prefix=a").unwrap().op,
-            Op::ListObjectsV2
-        );
-        assert_eq!(
-            route("POST", "h", "/b-1?delete=").unwrap().op,
-            Op::DeleteObjects
-        );
-        assert_eq!(
-            route("GET", "h", "/b-1?cors").unwrap().op,
-            Op::NotImplemented("GetBucketCors")
-        );
-        assert_eq!(
-            route("PUT", "h", "/b-1?acl").unwrap().op,
-            Op::NotImplemented("BucketAcl")
-        );
-        assert_eq!(
-            route("POST", "h", "/b-1").unwrap().op,
-            Op::NotImplemented("PostObject")
-        );
-        assert_eq!(
-            route("OPTIONS", "h", "/b-1?lifecycle").unwrap().op,
-            Op::Preflight
-        );
-        assert_eq!(
-            route("PATCH", "h", "/b-1").unwrap_err().code,
-            ErrorCode::MethodNotAllowed
-        );
-    }
-
-    #[test]
-    fn object_operations() {
-        assert_eq!(route("PUT", "h", "/b-1/k").unwrap().op, Op::PutObject);
-        assert_eq!(
-            route_with(
+    fn operations_by_method_and_subresource() {
+        let copy_cos = [("x-cos-copy-source", "b-1.cos.r.myqcloud.com/s")];
+        let copy_amz = [("x-amz-copy-source", "/b-1/s")];
+        let cases: &[(&str, &str, &[(&str, &str)], Op)] = &[
+            ("GET", "/b-1?location", &[], Op::GetBucketLocation),
+            ("GET", "/b-1?list-type=2&prefix=a", &[], Op::ListObjectsV2),
+            ("POST", "/b-1?delete=", &[], Op::DeleteObjects),
+            ("GET", "/b-1?cors", &[], Op::GetBucketCors),
+            ("PUT", "/b-1?cors=", &[], Op::PutBucketCors),
+            ("DELETE", "/b-1?cors", &[], Op::DeleteBucketCors),
+            (
+                "GET",
+                "/b-1/k?cors",
+                &[],
+                Op::NotImplemented("UnsupportedSubresource"),
+            ),
+            ("PUT", "/b-1?acl", &[], Op::NotImplemented("BucketAcl")),
+            ("POST", "/b-1", &[], Op::NotImplemented("PostObject")),
+            ("OPTIONS", "/b-1?lifecycle", &[], Op::Preflight),
+            ("PUT", "/b-1/k", &[], Op::PutObject),
+            ("PUT", "/b-1/k", &copy_cos, Op::CopyObject),
+            ("PUT", "/b-1/k", &copy_amz, Op::CopyObject),
+            ("HEAD", "/b-1/k", &[], Op::HeadObject),
+            ("DELETE", "/b-1/k", &[], Op::DeleteObject),
+            (
+                "GET",
+                "/b-1/k?response-content-type=text%2Fplain",
+                &[],
+                Op::GetObject,
+            ),
+            (
+                "POST",
+                "/b-1/k?uploads",
+                &[],
+                Op::NotImplemented("InitiateMultipartUpload"),
+            ),
+            (
                 "PUT",
-                "h",
-                "/b-1/k",
-                &[("x-cos-copy-source", "b-1.cos.r.myqcloud.com/s")]
-            )
-            .unwrap()
-            .op,
-            Op::CopyObject
-        );
-        assert_eq!(
-            route_with("PUT", "h", "/b-1/k", &[("x-amz-copy-source", "/b-1/s")])
-                .unwrap()
-                .op,
-            Op::CopyObject
-        );
-        assert_eq!(route("HEAD", "h", "/b-1/k").unwrap().op, Op::HeadObject);
-        assert_eq!(route("DELETE", "h", "/b-1/k").unwrap().op, Op::DeleteObject);
-        assert_eq!(
-            route("GET", "h", "/b-1/k?response-content-type=text%2Fplain")
-                .unwrap()
-                .op,
-            Op::GetObject
-        );
-        assert_eq!(
-            route("POST", "h", "/b-1/k?uploads").unwrap().op,
-            Op::NotImplemented("InitiateMultipartUpload")
-        );
-        assert_eq!(
-            route("PUT", "h", "/b-1/k?partNumber=1&uploadId=x")
-                .unwrap()
-                .op,
-            Op::NotImplemented("UploadPart")
-        );
-        assert_eq!(route("OPTIONS", "h", "/b-1/k").unwrap().op, Op::Preflight);
+                "/b-1/k?partNumber=1&uploadId=x",
+                &[],
+                Op::NotImplemented("UploadPart"),
+            ),
+            ("OPTIONS", "/b-1/k", &[], Op::Preflight),
+        ];
+        for (method, target, headers, expected) in cases {
+            let got = route_with(method, "h", target, headers).unwrap().op;
+            assert_eq!(got, *expected, "{method} {target}");
+        }
+        for target in ["/b-1", "/b-1/k"] {
+            let err = route("PATCH", "h", target).unwrap_err();
+            assert_eq!(err.code, ErrorCode::MethodNotAllowed, "{target}");
+        }
     }
 
     #[test]
