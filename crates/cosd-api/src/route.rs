@@ -31,6 +31,8 @@ pub enum Op {
     GetObject,
     HeadObject,
     DeleteObject,
+    /// `POST /` on a bucket with a `multipart/form-data` body: the browser form upload.
+    PostObject,
     /// `OPTIONS` on any path of a bucket: the CORS preflight.
     Preflight,
     /// A recognised COS/S3 operation cosd does not implement yet.
@@ -54,6 +56,7 @@ impl Op {
             Op::GetObject => "GetObject",
             Op::HeadObject => "HeadObject",
             Op::DeleteObject => "DeleteObject",
+            Op::PostObject => "PostObject",
             Op::Preflight => "Preflight",
             Op::NotImplemented(name) => name,
         }
@@ -234,7 +237,7 @@ pub fn resolve(
 
     let op = match (&bucket, &key) {
         (None, _) => service_op(method)?,
-        (Some(_), None) => bucket_op(method, &query)?,
+        (Some(_), None) => bucket_op(method, &query, headers)?,
         (Some(_), Some(_)) => object_op(method, &query, headers)?,
     };
     Ok(Route {
@@ -339,7 +342,7 @@ fn not_implemented(method: &Method, sub: &str, level: &str) -> Op {
     Op::NotImplemented(name)
 }
 
-fn bucket_op(method: &Method, query: &Query) -> ApiResult<Op> {
+fn bucket_op(method: &Method, query: &Query, headers: &HeaderMap) -> ApiResult<Op> {
     if *method == Method::OPTIONS {
         return Ok(Op::Preflight);
     }
@@ -352,6 +355,7 @@ fn bucket_op(method: &Method, query: &Query) -> ApiResult<Op> {
         ("HEAD", None) => Op::HeadBucket,
         ("DELETE", None) => Op::DeleteBucket,
         ("POST", Some("delete")) => Op::DeleteObjects,
+        ("POST", None) if is_form_upload(headers) => Op::PostObject,
         ("GET" | "PUT" | "POST" | "DELETE" | "HEAD", s) => {
             not_implemented(method, s.unwrap_or(""), "bucket")
         }
@@ -362,6 +366,15 @@ fn bucket_op(method: &Method, query: &Query) -> ApiResult<Op> {
             ))
         }
     })
+}
+
+/// Whether the body is an HTML form upload (`multipart/form-data`, any parameters).
+fn is_form_upload(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("multipart/form-data"))
 }
 
 fn object_op(method: &Method, query: &Query, headers: &HeaderMap) -> ApiResult<Op> {
@@ -533,6 +546,35 @@ mod tests {
         );
         assert_eq!(
             route("POST", "h", "/b-1").unwrap().op,
+            Op::NotImplemented("PostObject")
+        );
+        let form = [("content-type", "Multipart/Form-Data; boundary=x")];
+        assert_eq!(
+            route_with("POST", "h", "/b-1/", &form).unwrap().op,
+            Op::PostObject
+        );
+        assert_eq!(
+            route_with("POST", "b-1.cos.ap-beijing.myqcloud.com", "/", &form)
+                .unwrap()
+                .op,
+            Op::PostObject
+        );
+        assert_eq!(
+            route_with("POST", "h", "/b-1?delete", &form).unwrap().op,
+            Op::DeleteObjects
+        );
+        assert_eq!(
+            route_with("POST", "h", "/b-1?uploads", &form).unwrap().op,
+            Op::NotImplemented("InitiateMultipartUpload")
+        );
+        assert_eq!(
+            route_with("POST", "h", "/b-1/k", &form).unwrap().op,
+            Op::NotImplemented("PostObject")
+        );
+        assert_eq!(
+            route_with("POST", "h", "/b-1", &[("content-type", "multipart/mixed")])
+                .unwrap()
+                .op,
             Op::NotImplemented("PostObject")
         );
         assert_eq!(

@@ -11,7 +11,8 @@
 
 pub mod chunked;
 pub mod cos_v5;
-mod primitives;
+pub mod post_policy;
+pub(crate) mod primitives;
 pub mod sigv4;
 #[cfg(test)]
 mod test_support;
