@@ -437,6 +437,24 @@ async fn malformed_forms_are_refused() {
     let resp = send(s.addr, truncated).await;
     assert_eq!(code(&resp), (400, Some("MalformedPOSTRequest".into())));
 
+    // A part header that never ends is cut off, not buffered.
+    let mut endless =
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"key\"\r\nX-Pad: ")
+            .into_bytes();
+    endless.resize(endless.len() + 6 * 1024 * 1024, b'a');
+    let resp = send(
+        s.addr,
+        Request::new("POST", &format!("/{BUCKET}"))
+            .header(
+                "content-type",
+                &format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(endless),
+    )
+    .await;
+    assert_eq!(code(&resp), (400, Some("MalformedPOSTRequest".into())));
+    assert!(resp.text().contains("too many bytes outside its file"));
+
     let unsupported = cos_form(
         &[("key", "k"), ("acl", "public-read")],
         &[r#"{"key": "k"}"#, r#"{"acl": "public-read"}"#],

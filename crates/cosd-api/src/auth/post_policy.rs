@@ -37,8 +37,9 @@ const SIGV4_FIELDS: [&str; 4] = [
     "x-amz-date",
     "x-amz-signature",
 ];
-/// The fields of AWS signature version 2 forms, which cosd does not accept.
-const SIGV2_FIELDS: [&str; 2] = ["awsaccesskeyid", "signature"];
+/// Fields of forms signed some other way (AWS signature version 2, or a whole authorization
+/// string in a `Signature` field), which cosd does not accept.
+const OTHER_SIGNATURE_FIELDS: [&str; 2] = ["awsaccesskeyid", "signature"];
 /// Fields no condition needs to name: the policy and the signatures over it.
 const UNCONDITIONED: [&str; 3] = ["policy", "q-signature", "x-amz-signature"];
 
@@ -95,11 +96,11 @@ pub fn authenticate(
         Scheme::Cos
     } else if has_any(&SIGV4_FIELDS) {
         Scheme::SigV4
-    } else if has_any(&SIGV2_FIELDS) {
+    } else if has_any(&OTHER_SIGNATURE_FIELDS) {
         return Err(ApiError::with_message(
             ErrorCode::InvalidArgument,
-            "AWS signature version 2 forms are not supported; sign the policy with \
-             AWS4-HMAC-SHA256 or the COS q-sign fields.",
+            "Forms signed with AWSAccessKeyId or Signature fields are not supported; sign the \
+             policy with the COS q-* fields or AWS4-HMAC-SHA256 x-amz-* fields.",
         ));
     } else {
         Scheme::Anonymous

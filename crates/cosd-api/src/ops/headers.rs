@@ -494,6 +494,49 @@ mod tests {
     }
 
     #[test]
+    fn attrs_from_form_fields() {
+        let mut form = FormFields::default();
+        for (name, value) in [
+            ("Content-Type", "image/png"),
+            ("X-Cos-Meta-Camera", "x100"),
+            ("x-cos-storage-class", "ARCHIVE"),
+            ("Content-MD5", "mQ/fVh815F3k6TAUm8m0eg=="),
+        ] {
+            form.insert(name, value.to_string()).unwrap();
+        }
+        let a = object_attrs(&form).unwrap();
+        assert_eq!(a.content.content_type.as_deref(), Some("image/png"));
+        assert_eq!(a.user_meta, vec![("camera".into(), "x100".into())]);
+        assert_eq!(a.storage_class, "ARCHIVE");
+        assert!(content_md5(&form).unwrap().is_some());
+        assert!(reject_unsupported(&form).is_ok());
+
+        let refused = |name: &str, value: &str| {
+            let mut form = FormFields::default();
+            form.insert(name, value.to_string()).unwrap();
+            object_attrs(&form).unwrap_err().code
+        };
+        assert_eq!(refused("x-cos-meta-a b", "v"), ErrorCode::InvalidArgument);
+        assert_eq!(
+            refused("x-cos-meta-a", "line\r\nbreak"),
+            ErrorCode::InvalidArgument
+        );
+        assert_eq!(refused("cache-control", "a\nb"), ErrorCode::InvalidArgument);
+
+        let mut grant = FormFields::default();
+        grant.insert("x-cos-grant-read", "id=1".into()).unwrap();
+        assert_eq!(
+            reject_unsupported(&grant).unwrap_err().code,
+            ErrorCode::NotImplemented
+        );
+        assert!(canned_acl(Some("default")).is_ok());
+        assert_eq!(
+            canned_acl(Some("public-read")).unwrap_err().code,
+            ErrorCode::NotImplemented
+        );
+    }
+
+    #[test]
     fn md5_and_unsupported() {
         assert_eq!(
             content_md5(&headers(&[("content-md5", "mQ/fVh815F3k6TAUm8m0eg==")]))

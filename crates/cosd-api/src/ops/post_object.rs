@@ -440,6 +440,37 @@ mod tests {
         assert_eq!(redirect_url("not a url", "b", "k", "e"), None);
     }
 
+    #[tokio::test]
+    async fn the_meter_bounds_the_form_outside_its_file() {
+        let chunks = |n: usize| -> ByteStream {
+            Box::pin(stream::iter(
+                (0..n).map(|_| Ok(bytes::Bytes::from_static(&[0; 10]))),
+            ))
+        };
+        let read = |body: ByteStream| async move {
+            body.map(|item| item.map_err(ApiError::from_io))
+                .collect::<Vec<_>>()
+                .await
+        };
+        let meter = Arc::new(Meter::new(25));
+        let items = read(meter.clone().wrap(chunks(3))).await;
+        assert!(items[..2].iter().all(Result::is_ok));
+        assert_eq!(
+            items[2].as_ref().unwrap_err().code,
+            ErrorCode::MalformedPOSTRequest
+        );
+
+        let meter = Arc::new(Meter::new(25));
+        let mut body = meter.clone().wrap(chunks(20));
+        meter.lift();
+        for _ in 0..10 {
+            assert!(body.next().await.unwrap().is_ok());
+        }
+        meter.close(15);
+        assert!(body.next().await.unwrap().is_ok());
+        assert!(body.next().await.unwrap().is_err());
+    }
+
     #[test]
     fn parse_failures_keep_api_errors_carried_by_the_body() {
         let carried = ApiError::new(ErrorCode::EntityTooLarge).into_io();
