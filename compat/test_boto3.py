@@ -558,6 +558,54 @@ class TestPresigned:
         assert head_status(s3, bucket, "four") == 404
 
 
+# =========================================================================== POST Object (browser forms)
+
+
+def _post_form(url: str, fields: dict, filename: str, data: bytes) -> requests.Response:
+    """Posts as a browser does: the fields, then the file last (requests encodes them in that
+    order), the file part carrying its own MIME type, which the server must ignore."""
+    return requests.post(url, data=fields, files={"file": (filename, data, "image/png")}, timeout=60)
+
+
+class TestPresignedPost:
+    """boto3's generate_presigned_post (SigV4 policy), posted with requests' multipart encoder."""
+
+    def test_upload_with_filename_fields_and_conditions(self, s3, bucket):
+        data = H.det_bytes(300_000, seed=21)
+        fields = {"Content-Type": "text/plain", "x-amz-meta-origin": "browser", "success_action_status": "201"}
+        post = s3.generate_presigned_post(
+            bucket, "uploads/${filename}", Fields=fields,
+            Conditions=[{"Content-Type": "text/plain"}, {"x-amz-meta-origin": "browser"},
+                        {"success_action_status": "201"}, ["content-length-range", 1, 1_000_000]],
+            ExpiresIn=300)
+        resp = _post_form(post["url"], post["fields"], "report.txt", data)
+        assert resp.status_code == 201, resp.text
+        assert "<Key>uploads/report.txt</Key>" in resp.text
+        assert resp.headers.get("ETag") == H.quoted_etag(data)
+        obj = s3.get_object(Bucket=bucket, Key="uploads/report.txt")
+        assert obj["Body"].read() == data
+        assert obj["ContentType"] == "text/plain"
+        assert obj["Metadata"] == {"origin": "browser"}
+
+    def test_size_range_tampering_and_extra_fields_are_refused(self, s3, bucket):
+        post = s3.generate_presigned_post(bucket, "limited", Conditions=[["content-length-range", 1, 10]],
+                                          ExpiresIn=300)
+        resp = _post_form(post["url"], post["fields"], "f", b"x" * 11)
+        assert resp.status_code == 400, resp.text
+        assert H.parse_error(resp.content)["Code"] == "EntityTooLarge"
+        assert head_status(s3, bucket, "limited") == 404
+        for name, value, code in (("key", "elsewhere", "AccessDenied"),
+                                  ("x-amz-signature", "0" * 64, "SignatureDoesNotMatch"),
+                                  ("x-amz-meta-extra", "1", "AccessDenied")):
+            resp = _post_form(post["url"], dict(post["fields"], **{name: value}), "f", b"x")
+            assert resp.status_code == 403, (name, resp.text)
+            assert H.parse_error(resp.content)["Code"] == code, (name, resp.text)
+        assert head_status(s3, bucket, "elsewhere") == 404
+        resp = _post_form(post["url"], post["fields"], "f", b"0123456789")
+        assert resp.status_code == 204, resp.text
+        assert s3.get_object(Bucket=bucket, Key="limited")["Body"].read() == b"0123456789"
+
+
 # =========================================================================== SigV4 payload forms
 
 

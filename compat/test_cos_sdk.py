@@ -8,8 +8,12 @@ request, signed with the SDK's own signer unless the test is about unsigned requ
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import gzip
 import hashlib
+import hmac
+import json
 import re
 import time
 import uuid
@@ -795,3 +799,84 @@ class TestPresigned:
         put_url = cos_presign.get_presigned_url(Bucket=bucket, Key="one.txt", Method="PUT", Expired=300)
         resp = raw.fetch_url(put_url, "GET")
         assert_raw_error(resp, 403, "SignatureDoesNotMatch")
+
+
+# =========================================================================== POST Object (browser forms)
+
+
+def cos_post_signature(secret_key: str, key_time: str, policy_json: bytes) -> str:
+    """The COS form signature, written from the POST Object documentation: SignKey = hex
+    HMAC-SHA1(SecretKey, KeyTime); StringToSign = hex SHA1(policy JSON); Signature = hex
+    HMAC-SHA1(SignKey, StringToSign)."""
+    sign_key = hmac.new(secret_key.encode(), key_time.encode(), hashlib.sha1).hexdigest()
+    string_to_sign = hashlib.sha1(policy_json).hexdigest()
+    return hmac.new(sign_key.encode(), string_to_sign.encode(), hashlib.sha1).hexdigest()
+
+
+def test_cos_post_signer_matches_tencent_example():
+    """The signer used below reproduces the POST Object documentation's worked example."""
+    policy = (
+        '{\n    "expiration": "2019-08-30T09:38:12.414Z",\n    "conditions": [\n'
+        '        { "acl": "default" },\n        { "bucket": "examplebucket-1250000000" },\n'
+        '        [ "starts-with", "$key", "folder/subfolder/" ],\n'
+        '        [ "starts-with", "$Content-Type", "image/" ],\n'
+        '        [ "starts-with", "$success_action_redirect", "https://my.website/" ],\n'
+        '        [ "eq", "$x-cos-server-side-encryption", "AES256" ],\n'
+        '        { "q-sign-algorithm": "sha1" },\n'
+        '        { "q-ak": "AKIDQjz3ltompVjBni5LitkWHFlFpwkn9U5q" },\n'
+        '        { "q-sign-time": "1567150692;1567157892" }\n    ]\n}'
+    ).encode()
+    assert hashlib.sha1(policy).hexdigest() == "d5d903b8360468bc81c1311f134989bc8c8b5b89"
+    assert cos_post_signature("BQYIM75p8x0iWVFSIgqEKwFprpRSVHlz", "1567150692;1567157892", policy) \
+        == "7758dc9a832e9d301dca704cacbf9d9f8172fdef"
+
+
+def cos_form_fields(bucket: str, key: str, fields: dict, conditions: list) -> dict:
+    now = int(time.time())
+    key_time = f"{now - 60};{now + 900}"
+    expiration = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    policy = json.dumps({"expiration": expiration, "conditions": [
+        {"bucket": bucket}, ["starts-with", "$key", ""], *conditions,
+        {"q-sign-algorithm": "sha1"}, {"q-ak": H.SECRET_ID}, {"q-sign-time": key_time}]}).encode()
+    return {"key": key, **fields, "policy": base64.b64encode(policy).decode(), "q-sign-algorithm": "sha1",
+            "q-ak": H.SECRET_ID, "q-key-time": key_time,
+            "q-signature": cos_post_signature(H.SECRET_KEY, key_time, policy)}
+
+
+class TestPostObject:
+    """COS-signed forms posted as a browser posts them, to the bucket's virtual host."""
+
+    def post(self, port: int, bucket: str, fields: dict, filename: str, data: bytes) -> requests.Response:
+        return requests.post(f"http://127.0.0.1:{port}/", headers={"Host": H.vhost(bucket)}, data=fields,
+                             files={"file": (filename, data, "application/x-browser-guess")}, timeout=60)
+
+    def test_upload_then_read_with_the_sdk(self, cos, port, bucket):
+        data = H.det_bytes(200_000, seed=31)
+        fields = cos_form_fields(bucket, "forms/${filename}",
+                                 {"Content-Type": "image/png", "x-cos-meta-from": "form"},
+                                 [{"Content-Type": "image/png"}, {"x-cos-meta-from": "form"}])
+        resp = self.post(port, bucket, fields, "pic 1.png", data)
+        assert resp.status_code == 204, resp.text
+        assert resp.headers["ETag"] == H.quoted_etag(data)
+        assert resp.headers["Location"] == f"http://{H.vhost(bucket)}/forms/pic%201.png"
+        got = cos.get_object(Bucket=bucket, Key="forms/pic 1.png")
+        assert body_of(got) == data
+        assert hdrs(got)["Content-Type"] == "image/png"
+        assert hdrs(got)["x-cos-meta-from"] == "form"
+
+    def test_redirect_and_refusals(self, cos, port, bucket):
+        fields = cos_form_fields(bucket, "r.txt", {"success_action_redirect": "https://app.example/ok"},
+                                 [["starts-with", "$success_action_redirect", "https://app.example/"]])
+        resp = requests.post(f"http://127.0.0.1:{port}/", headers={"Host": H.vhost(bucket)}, data=fields,
+                             files={"file": ("r.txt", b"redirected")}, allow_redirects=False, timeout=60)
+        assert resp.status_code == 303, resp.text
+        assert resp.headers["Location"] == (f"https://app.example/ok?bucket={bucket}&key=r.txt"
+                                            f"&etag=%22{H.md5_hex(b'redirected')}%22")
+        bad = dict(fields, **{"q-signature": "0" * 40})
+        resp = self.post(port, bucket, bad, "x", b"x")
+        assert resp.status_code == 403 and H.parse_error(resp.content)["Code"] == "SignatureDoesNotMatch"
+        resp = self.post(port, bucket, dict(fields, **{"Cache-Control": "no-cache"}), "x", b"x")
+        assert resp.status_code == 403 and H.parse_error(resp.content)["Code"] == "AccessDenied"
+        resp = self.post(port, bucket, {"key": "anon.txt"}, "x", b"x")
+        assert resp.status_code == 403 and H.parse_error(resp.content)["Code"] == "AccessDenied"
+        assert head_status(cos, bucket, "anon.txt") == 404

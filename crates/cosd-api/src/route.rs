@@ -34,6 +34,8 @@ pub enum Op {
     GetObject,
     HeadObject,
     DeleteObject,
+    /// `POST /` on a bucket with a `multipart/form-data` body: the browser form upload.
+    PostObject,
     /// `OPTIONS` on any path of a bucket: the CORS preflight.
     Preflight,
     /// A recognised COS/S3 operation cosd does not implement yet.
@@ -60,6 +62,7 @@ impl Op {
             Op::GetObject => "GetObject",
             Op::HeadObject => "HeadObject",
             Op::DeleteObject => "DeleteObject",
+            Op::PostObject => "PostObject",
             Op::Preflight => "Preflight",
             Op::NotImplemented(name) => name,
         }
@@ -240,7 +243,7 @@ pub fn resolve(
 
     let op = match (&bucket, &key) {
         (None, _) => service_op(method)?,
-        (Some(_), None) => bucket_op(method, &query)?,
+        (Some(_), None) => bucket_op(method, &query, headers)?,
         (Some(_), Some(_)) => object_op(method, &query, headers)?,
     };
     Ok(Route {
@@ -342,7 +345,7 @@ fn not_implemented(method: &Method, sub: &str, level: &str) -> Op {
     Op::NotImplemented(name)
 }
 
-fn bucket_op(method: &Method, query: &Query) -> ApiResult<Op> {
+fn bucket_op(method: &Method, query: &Query, headers: &HeaderMap) -> ApiResult<Op> {
     if *method == Method::OPTIONS {
         return Ok(Op::Preflight);
     }
@@ -358,6 +361,7 @@ fn bucket_op(method: &Method, query: &Query) -> ApiResult<Op> {
         ("HEAD", None) => Op::HeadBucket,
         ("DELETE", None) => Op::DeleteBucket,
         ("POST", Some("delete")) => Op::DeleteObjects,
+        ("POST", None) if is_form_upload(headers) => Op::PostObject,
         ("GET" | "PUT" | "POST" | "DELETE" | "HEAD", s) => {
             not_implemented(method, s.unwrap_or(""), "bucket")
         }
@@ -368,6 +372,15 @@ fn bucket_op(method: &Method, query: &Query) -> ApiResult<Op> {
             ))
         }
     })
+}
+
+/// Whether the body is an HTML form upload (`multipart/form-data`, any parameters).
+fn is_form_upload(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("multipart/form-data"))
 }
 
 fn object_op(method: &Method, query: &Query, headers: &HeaderMap) -> ApiResult<Op> {
@@ -519,7 +532,11 @@ mod tests {
     fn operations_by_method_and_subresource() {
         let copy_cos = [("x-cos-copy-source", "b-1.cos.r.myqcloud.com/s")];
         let copy_amz = [("x-amz-copy-source", "/b-1/s")];
-        let cases: &[(&str, &str, &[(&str, &str)], Op)] = &[
+        let form = [("content-type", "Multipart/Form-Data; boundary=x")];
+        let mixed = [("content-type", "multipart/mixed")];
+        // (method, target, extra headers, expected operation)
+        type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], Op);
+        let cases: &[Case] = &[
             ("GET", "/b-1?location", &[], Op::GetBucketLocation),
             ("GET", "/b-1?list-type=2&prefix=a", &[], Op::ListObjectsV2),
             ("POST", "/b-1?delete=", &[], Op::DeleteObjects),
@@ -559,11 +576,17 @@ mod tests {
                 Op::NotImplemented("UploadPart"),
             ),
             ("OPTIONS", "/b-1/k", &[], Op::Preflight),
+            ("POST", "/b-1/", &form, Op::PostObject),
+            ("POST", "/b-1?delete", &form, Op::DeleteObjects),
+            ("POST", "/b-1/k", &form, Op::NotImplemented("PostObject")),
+            ("POST", "/b-1", &mixed, Op::NotImplemented("PostObject")),
         ];
         for (method, target, headers, expected) in cases {
             let got = route_with(method, "h", target, headers).unwrap().op;
             assert_eq!(got, *expected, "{method} {target}");
         }
+        let virtual_host = route_with("POST", "b-1.cos.ap-beijing.myqcloud.com", "/", &form);
+        assert_eq!(virtual_host.unwrap().op, Op::PostObject);
         for target in ["/b-1", "/b-1/k"] {
             let err = route("PATCH", "h", target).unwrap_err();
             assert_eq!(err.code, ErrorCode::MethodNotAllowed, "{target}");

@@ -168,23 +168,21 @@ async fn process(
         // signature is deliberately not checked here.
         return preflight(state, parts, route).await;
     }
+    if route.op == Op::PostObject {
+        // A form upload is signed in its fields, not its headers: the operation authenticates
+        // and authorizes it once the fields before the file have arrived.
+        let now = SystemTime::now();
+        let body = incoming_stream(body);
+        return ops::post_object::post(&state.store, state.keys.as_ref(), route, parts, body, now)
+            .await;
+    }
     let head = RequestHead {
         method: &parts.method,
         uri: &parts.uri,
         headers: &parts.headers,
     };
     let authenticated = auth::authenticate(&head, state.keys.as_ref(), SystemTime::now())?;
-    let target = match (&route.bucket, route.op) {
-        (Some(name), op) if op != Op::CreateBucket => authorize::Target::Bucket(
-            state
-                .store
-                .meta
-                .get_bucket(name)
-                .await
-                .map_err(ops::store_error)?,
-        ),
-        _ => authorize::Target::NoBucket,
-    };
+    let target = ops::target(&state.store, route).await?;
     let bucket = authorize::authorize(&authenticated.principal, target)?;
     let body = auth::verify_body(incoming_stream(body), authenticated.body);
     let ctx = Ctx {

@@ -27,6 +27,17 @@ pub fn from_document<'de, T: Deserialize<'de>>(body: &'de str) -> ApiResult<T> {
     })
 }
 
+/// POST Object's answer to `success_action_status=201` (the S3 shape; COS documents none).
+#[derive(Debug, Serialize)]
+#[serde(rename = "PostResponse", rename_all = "PascalCase")]
+pub struct PostResponse<'a> {
+    pub location: &'a str,
+    pub bucket: &'a str,
+    pub key: &'a str,
+    #[serde(rename = "ETag")]
+    pub etag: &'a str,
+}
+
 /// The `<Error>` document.
 #[derive(Debug, Serialize)]
 #[serde(rename = "Error", rename_all = "PascalCase")]

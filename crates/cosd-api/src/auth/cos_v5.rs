@@ -183,7 +183,7 @@ fn parse_fields<'a>(
 }
 
 /// `<start>;<end>` in Unix seconds.
-fn parse_time_range(s: &str) -> Option<(u64, u64)> {
+pub(super) fn parse_time_range(s: &str) -> Option<(u64, u64)> {
     let (start, end) = s.split_once(';')?;
     Some((start.parse().ok()?, end.parse().ok()?))
 }
@@ -253,20 +253,27 @@ fn verify(
 fn check_time(head: &RequestHead<'_>, auth: &Authorization, now: u64) -> ApiResult<()> {
     let start = auth.sign_time.0.max(auth.key_range.0);
     let end = auth.sign_time.1.min(auth.key_range.1);
+    check_window(start, end, now, "q-sign-time")?;
+    let date = header_str(head.headers, "date").and_then(|d| httpdate::parse_http_date(d).ok());
+    if let Some(date) = date {
+        if unix_secs(date).abs_diff(now) > MAX_CLOCK_SKEW_SECS {
+            return Err(ApiError::new(ErrorCode::RequestTimeTooSkewed));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a signature used outside its validity window `start..=end` (Unix seconds); the start
+/// may be up to [`MAX_CLOCK_SKEW_SECS`] ahead of our clock. `field` names the window's source.
+pub(super) fn check_window(start: u64, end: u64, now: u64, field: &str) -> ApiResult<()> {
     if now > end {
         return Err(ApiError::new(ErrorCode::RequestExpired));
     }
     if start > now.saturating_add(MAX_CLOCK_SKEW_SECS) {
         return Err(ApiError::with_message(
             ErrorCode::AccessDenied,
-            "Request is not valid yet: its q-sign-time starts in the future.",
+            format!("Request is not valid yet: its {field} starts in the future."),
         ));
-    }
-    let date = header_str(head.headers, "date").and_then(|d| httpdate::parse_http_date(d).ok());
-    if let Some(date) = date {
-        if unix_secs(date).abs_diff(now) > MAX_CLOCK_SKEW_SECS {
-            return Err(ApiError::new(ErrorCode::RequestTimeTooSkewed));
-        }
     }
     Ok(())
 }
@@ -339,7 +346,8 @@ fn http_string(method: &str, path: &[u8], params: &str, headers: &str) -> Vec<u8
     out
 }
 
-fn sign_key(secret_key: &str, key_time: &str) -> String {
+/// SignKey: the hex HMAC-SHA1 of KeyTime under the secret key (its hex text keys the signature).
+pub(super) fn sign_key(secret_key: &str, key_time: &str) -> String {
     hex::encode(
         mac::<HmacSha1>(secret_key.as_bytes(), &[key_time.as_bytes()])
             .finalize()

@@ -3,7 +3,9 @@
 //! Supported: COS signature v5 (`q-sign-algorithm=sha1…`) in the `Authorization` header, in the
 //! query string (presigned URL) and as the merged `sign=` parameter; AWS SigV4 in the header and
 //! as a presigned URL, with `UNSIGNED-PAYLOAD`, a hex payload hash, or streaming chunk
-//! signatures. A request with no signature at all is anonymous.
+//! signatures. A request with no signature at all is anonymous. POST Object forms carry their
+//! signature in form fields instead of the head: [`post_policy`] verifies those, and the
+//! operation calls it once it has read the fields.
 //!
 //! Everything here is pure: the caller passes the request head and the current time. Body
 //! verification (payload hash, chunk signatures) is a stream adapter, [`verify_body`], so the
@@ -11,7 +13,8 @@
 
 pub mod chunked;
 pub mod cos_v5;
-mod primitives;
+pub mod post_policy;
+pub(crate) mod primitives;
 pub mod sigv4;
 #[cfg(test)]
 mod test_support;

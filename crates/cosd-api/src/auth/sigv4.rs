@@ -78,10 +78,10 @@ pub struct SignedRequest {
 
 /// `AK/yyyymmdd/region/s3/aws4_request`, split.
 #[derive(Debug)]
-struct Credential<'a> {
-    access_key: &'a str,
-    date: &'a str,
-    region: &'a str,
+pub(super) struct Credential<'a> {
+    pub(super) access_key: &'a str,
+    pub(super) date: &'a str,
+    pub(super) region: &'a str,
 }
 
 impl Credential<'_> {
@@ -95,7 +95,7 @@ fn scope(date: &str, region: &str) -> String {
 }
 
 /// Splits a credential; the error says what is wrong, for the client's benefit.
-fn parse_credential(credential: &str) -> Result<Credential<'_>, &'static str> {
+pub(super) fn parse_credential(credential: &str) -> Result<Credential<'_>, &'static str> {
     // From the right, so the four scope parts are found whatever the access key holds.
     let mut parts = credential.rsplitn(5, '/');
     let (Some(terminator), Some(service), Some(region), Some(date), Some(access_key)) = (
@@ -193,7 +193,7 @@ fn query_malformed(what: &str) -> ApiError {
     )
 }
 
-fn lookup(keys: &dyn Keyring, access_key: &str) -> ApiResult<Secret> {
+pub(super) fn lookup(keys: &dyn Keyring, access_key: &str) -> ApiResult<Secret> {
     keys.lookup(access_key)
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidAccessKeyId))
 }
@@ -321,7 +321,7 @@ fn request_time(headers: &http::HeaderMap) -> ApiResult<(String, i64)> {
     Ok((format_amz_date(secs).ok_or_else(denied)?, secs))
 }
 
-fn parse_amz_date(text: &str) -> Option<i64> {
+pub(super) fn parse_amz_date(text: &str) -> Option<i64> {
     Some(
         PrimitiveDateTime::parse(text, AMZ_DATE_FORMAT)
             .ok()?

@@ -1,13 +1,14 @@
 //! Object headers in both directions: what a write request says about the object (content
-//! headers, user metadata, storage class, Content-MD5), what a read response says back, and
-//! the conditional and range headers of reads.
+//! headers, user metadata, storage class, Content-MD5 — from headers or, for POST Object, from
+//! form fields), what a read response says back, and the conditional and range headers of reads.
 
 use super::{http_date, Dialect};
+use crate::auth::post_policy::FormFields;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::response::Reply;
 use base64::Engine;
 use cosd_store::{ContentHeaders, ObjectAttrs, ObjectRecord};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 
 /// COS limit on user metadata: names plus values, in bytes.
 pub const MAX_USER_META_BYTES: usize = 2048;
@@ -23,30 +24,66 @@ const STORAGE_CLASSES: &[&str] = &[
     "MAZ_INTELLIGENT_TIERING",
 ];
 
-/// A header's value as text; a value that is not valid UTF-8 is refused rather than mangled.
-pub fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> ApiResult<Option<&'h str>> {
-    match headers.get(name) {
-        None => Ok(None),
-        Some(v) => std::str::from_utf8(v.as_bytes()).map(Some).map_err(|_| {
-            ApiError::with_message(
-                ErrorCode::InvalidArgument,
-                format!("The {name} header is not valid UTF-8."),
-            )
-        }),
+/// Where a write finds what it says about the object it creates: the headers of a PUT, or
+/// the fields of a POST form. Names are lower-case. One source type per request shape lets the
+/// validation below be written once for both.
+pub trait Fields {
+    /// The value of `name`, as text; a value that is not text is refused rather than mangled.
+    fn value(&self, name: &str) -> ApiResult<Option<&str>>;
+
+    /// Every name with its value (or why the value is not text), in request order.
+    fn entries(&self) -> impl Iterator<Item = (&str, ApiResult<&str>)>;
+}
+
+impl Fields for HeaderMap {
+    fn value(&self, name: &str) -> ApiResult<Option<&str>> {
+        header_str(self, name)
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (&str, ApiResult<&str>)> {
+        self.iter()
+            .map(|(name, value)| (name.as_str(), header_text(name.as_str(), value)))
     }
 }
 
-/// The first of the COS and S3 spellings of a header that is present (`x-cos-…`, `x-amz-…`).
-pub fn cos_or_amz<'h>(headers: &'h HeaderMap, suffix: &str) -> ApiResult<Option<&'h str>> {
-    match header_str(headers, &format!("x-cos-{suffix}"))? {
+impl Fields for FormFields {
+    fn value(&self, name: &str) -> ApiResult<Option<&str>> {
+        Ok(self.get(name))
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (&str, ApiResult<&str>)> {
+        self.iter().map(|(name, value)| (name, Ok(value)))
+    }
+}
+
+/// A header's value as text; a value that is not valid UTF-8 is refused rather than mangled.
+pub fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> ApiResult<Option<&'h str>> {
+    headers
+        .get(name)
+        .map(|value| header_text(name, value))
+        .transpose()
+}
+
+fn header_text<'h>(name: &str, value: &'h HeaderValue) -> ApiResult<&'h str> {
+    std::str::from_utf8(value.as_bytes()).map_err(|_| {
+        ApiError::with_message(
+            ErrorCode::InvalidArgument,
+            format!("The {name} header is not valid UTF-8."),
+        )
+    })
+}
+
+/// The first of the COS and S3 spellings of a field that is present (`x-cos-…`, `x-amz-…`).
+pub fn cos_or_amz<'f, F: Fields>(fields: &'f F, suffix: &str) -> ApiResult<Option<&'f str>> {
+    match fields.value(&format!("x-cos-{suffix}"))? {
         Some(v) => Ok(Some(v)),
-        None => header_str(headers, &format!("x-amz-{suffix}")),
+        None => fields.value(&format!("x-amz-{suffix}")),
     }
 }
 
 /// The decoded `Content-MD5`, if sent; `InvalidDigest` if it is not base64 of 16 bytes.
-pub fn content_md5(headers: &HeaderMap) -> ApiResult<Option<[u8; 16]>> {
-    let Some(v) = header_str(headers, "content-md5")? else {
+pub fn content_md5<F: Fields>(fields: &F) -> ApiResult<Option<[u8; 16]>> {
+    let Some(v) = fields.value("content-md5")? else {
         return Ok(None);
     };
     base64::engine::general_purpose::STANDARD
@@ -59,14 +96,9 @@ pub fn content_md5(headers: &HeaderMap) -> ApiResult<Option<[u8; 16]>> {
 
 /// Refuses request features whose effect cosd cannot honour yet, so that a client never
 /// believes an object is public, encrypted or tagged when it is not.
-pub fn reject_unsupported(headers: &HeaderMap) -> ApiResult<()> {
-    if let Some(acl) = cos_or_amz(headers, "acl")? {
-        if !matches!(acl, "private" | "default") {
-            return Err(not_yet(format!("The canned ACL {acl:?}")));
-        }
-    }
-    for name in headers.keys() {
-        let n = name.as_str();
+pub fn reject_unsupported<F: Fields>(fields: &F) -> ApiResult<()> {
+    canned_acl(cos_or_amz(fields, "acl")?)?;
+    for (n, _) in fields.entries() {
         let unsupported = [
             "x-cos-grant-",
             "x-amz-grant-",
@@ -84,13 +116,22 @@ pub fn reject_unsupported(headers: &HeaderMap) -> ApiResult<()> {
                     | "x-amz-object-lock-legal-hold"
             );
         if unsupported {
-            return Err(not_yet(format!("The {n} header")));
+            return Err(not_yet(n.to_string()));
         }
     }
     Ok(())
 }
 
-fn not_yet(what: String) -> ApiError {
+/// Accepts the canned ACLs that leave an object as private as its bucket, the only ones cosd
+/// can honour until ACLs arrive.
+pub fn canned_acl(acl: Option<&str>) -> ApiResult<()> {
+    match acl {
+        None | Some("private" | "default") => Ok(()),
+        Some(acl) => Err(not_yet(format!("The canned ACL {acl:?}"))),
+    }
+}
+
+pub(super) fn not_yet(what: String) -> ApiError {
     ApiError::with_message(
         ErrorCode::NotImplemented,
         format!("{what} is not supported by this server yet."),
@@ -98,8 +139,13 @@ fn not_yet(what: String) -> ApiError {
 }
 
 /// What a write request says about the object it creates.
-pub fn object_attrs(headers: &HeaderMap) -> ApiResult<ObjectAttrs> {
-    let get = |name: &str| header_str(headers, name).map(|v| v.map(str::to_owned));
+pub fn object_attrs<F: Fields>(fields: &F) -> ApiResult<ObjectAttrs> {
+    let get = |name: &str| -> ApiResult<Option<String>> {
+        fields
+            .value(name)?
+            .map(|v| storable(name, v).map(str::to_owned))
+            .transpose()
+    };
     let content_encoding = get("content-encoding")?.and_then(|enc| {
         // `aws-chunked` describes the transfer of this request, not the stored object.
         let kept: Vec<&str> = enc
@@ -119,20 +165,20 @@ pub fn object_attrs(headers: &HeaderMap) -> ApiResult<ObjectAttrs> {
     };
     let mut user_meta = Vec::new();
     let mut meta_bytes = 0;
-    for (name, value) in headers {
-        let n = name.as_str();
+    for (n, value) in fields.entries() {
         let Some(suffix) = n
             .strip_prefix("x-cos-meta-")
             .or_else(|| n.strip_prefix("x-amz-meta-"))
         else {
             continue;
         };
-        let value = std::str::from_utf8(value.as_bytes()).map_err(|_| {
-            ApiError::with_message(
+        if http::HeaderName::from_bytes(n.as_bytes()).is_err() {
+            return Err(ApiError::with_message(
                 ErrorCode::InvalidArgument,
-                format!("The {n} header is not valid UTF-8."),
-            )
-        })?;
+                format!("{n:?} is not a valid metadata name."),
+            ));
+        }
+        let value = storable(n, value?)?;
         meta_bytes += suffix.len() + value.len();
         user_meta.push((suffix.to_string(), value.to_string()));
     }
@@ -140,20 +186,32 @@ pub fn object_attrs(headers: &HeaderMap) -> ApiResult<ObjectAttrs> {
         return Err(ApiError::with_message(
             ErrorCode::MetadataTooLarge,
             format!(
-                "Your metadata headers are {meta_bytes} bytes, the limit is {MAX_USER_META_BYTES}."
+                "Your user metadata is {meta_bytes} bytes, the limit is {MAX_USER_META_BYTES}."
             ),
         ));
     }
     Ok(ObjectAttrs {
         content,
         user_meta,
-        storage_class: storage_class(headers)?,
+        storage_class: storage_class(fields)?,
     })
 }
 
+/// A value kept with the object must be sendable back as a header. Headers always are; form
+/// fields may hold line breaks or other control characters.
+fn storable<'v>(name: &str, value: &'v str) -> ApiResult<&'v str> {
+    match HeaderValue::from_bytes(value.as_bytes()) {
+        Ok(_) => Ok(value),
+        Err(_) => Err(ApiError::with_message(
+            ErrorCode::InvalidArgument,
+            format!("The value of {name} contains characters a header cannot carry."),
+        )),
+    }
+}
+
 /// The storage class a write asks for (`STANDARD` when it names none).
-pub fn storage_class(headers: &HeaderMap) -> ApiResult<String> {
-    match cos_or_amz(headers, "storage-class")? {
+pub fn storage_class<F: Fields>(fields: &F) -> ApiResult<String> {
+    match cos_or_amz(fields, "storage-class")? {
         None => Ok("STANDARD".to_string()),
         Some(c) => {
             let upper = c.to_ascii_uppercase();
@@ -432,6 +490,49 @@ mod tests {
                 .unwrap_err()
                 .code,
             ErrorCode::InvalidArgument
+        );
+    }
+
+    #[test]
+    fn attrs_from_form_fields() {
+        let mut form = FormFields::default();
+        for (name, value) in [
+            ("Content-Type", "image/png"),
+            ("X-Cos-Meta-Camera", "x100"),
+            ("x-cos-storage-class", "ARCHIVE"),
+            ("Content-MD5", "mQ/fVh815F3k6TAUm8m0eg=="),
+        ] {
+            form.insert(name, value.to_string()).unwrap();
+        }
+        let a = object_attrs(&form).unwrap();
+        assert_eq!(a.content.content_type.as_deref(), Some("image/png"));
+        assert_eq!(a.user_meta, vec![("camera".into(), "x100".into())]);
+        assert_eq!(a.storage_class, "ARCHIVE");
+        assert!(content_md5(&form).unwrap().is_some());
+        assert!(reject_unsupported(&form).is_ok());
+
+        let refused = |name: &str, value: &str| {
+            let mut form = FormFields::default();
+            form.insert(name, value.to_string()).unwrap();
+            object_attrs(&form).unwrap_err().code
+        };
+        assert_eq!(refused("x-cos-meta-a b", "v"), ErrorCode::InvalidArgument);
+        assert_eq!(
+            refused("x-cos-meta-a", "line\r\nbreak"),
+            ErrorCode::InvalidArgument
+        );
+        assert_eq!(refused("cache-control", "a\nb"), ErrorCode::InvalidArgument);
+
+        let mut grant = FormFields::default();
+        grant.insert("x-cos-grant-read", "id=1".into()).unwrap();
+        assert_eq!(
+            reject_unsupported(&grant).unwrap_err().code,
+            ErrorCode::NotImplemented
+        );
+        assert!(canned_acl(Some("default")).is_ok());
+        assert_eq!(
+            canned_acl(Some("public-read")).unwrap_err().code,
+            ErrorCode::NotImplemented
         );
     }
 

@@ -8,9 +8,11 @@ mod delete_multi;
 mod headers;
 mod list;
 mod object;
+pub mod post_object;
 mod service;
 
 use crate::auth::Principal;
+use crate::authorize::Target;
 use crate::config_cache::ConfigCache;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::response::Reply;
@@ -90,6 +92,18 @@ pub async fn dispatch(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
             format!("{name} is not implemented by this server yet."),
         )),
         Op::Preflight => unreachable!("preflight requests are answered by the CORS step"),
+        Op::PostObject => unreachable!("form uploads authenticate themselves: post_object::post"),
+    }
+}
+
+/// What a routed request acts on, for [`authorize`](crate::authorize::authorize): its bucket as
+/// stored (or its absence), or no bucket for service requests and CreateBucket.
+pub async fn target(store: &Store, route: &Route) -> ApiResult<Target> {
+    match &route.bucket {
+        Some(name) if route.op != Op::CreateBucket => Ok(Target::Bucket(
+            store.meta.get_bucket(name).await.map_err(store_error)?,
+        )),
+        _ => Ok(Target::NoBucket),
     }
 }
 

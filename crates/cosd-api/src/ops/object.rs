@@ -79,7 +79,7 @@ fn bounded_upload(headers: &http::HeaderMap, body: ByteStream) -> ApiResult<Byte
     }
 }
 
-fn too_large() -> ApiError {
+pub(super) fn too_large() -> ApiError {
     ApiError::with_message(ErrorCode::EntityTooLarge, format!("A single upload may be at most {MAX_PUT_BYTES} bytes; use a multipart upload for larger objects."))
 }
 
