@@ -59,15 +59,18 @@ impl Reply {
         }
     }
 
-    /// Adds a header; values that are not valid header text are dropped rather than sent broken
-    /// (stored values were validated when they came in, so this does not happen in practice).
+    /// Adds a header (see [`Reply::set_header`]).
     pub fn header(mut self, name: impl TryInto<HeaderName>, value: impl AsRef<str>) -> Reply {
         self.set_header(name, value);
         self
     }
 
+    /// Sets a header. The value is sent as its UTF-8 bytes, so metadata stored with non-ASCII
+    /// text comes back as it went in; a value a header cannot carry (control characters) is
+    /// dropped rather than sent broken — stored values were checked for that when they arrived.
     pub fn set_header(&mut self, name: impl TryInto<HeaderName>, value: impl AsRef<str>) {
-        if let (Ok(name), Ok(value)) = (name.try_into(), HeaderValue::from_str(value.as_ref())) {
+        let value = HeaderValue::from_bytes(value.as_ref().as_bytes());
+        if let (Ok(name), Ok(value)) = (name.try_into(), value) {
             self.headers.insert(name, value);
         }
     }

@@ -137,6 +137,7 @@ async fn put_get_head_with_metadata_ranges_and_conditions() {
                 ("content-md5", &md5),
                 ("cache-control", "max-age=60"),
                 ("x-cos-meta-author", "ann"),
+                ("x-cos-meta-city", "深圳 Zürich"),
                 ("x-cos-storage-class", "STANDARD_IA"),
             ],
         )
@@ -155,6 +156,11 @@ async fn put_get_head_with_metadata_ranges_and_conditions() {
     assert_eq!(get.header("content-type"), Some("application/x-test"));
     assert_eq!(get.header("cache-control"), Some("max-age=60"));
     assert_eq!(get.header("x-cos-meta-author"), Some("ann"));
+    let city = get
+        .headers
+        .get("x-cos-meta-city")
+        .expect("non-ASCII metadata comes back");
+    assert_eq!(city.as_bytes(), "深圳 Zürich".as_bytes());
     assert_eq!(get.header("x-cos-storage-class"), Some("STANDARD_IA"));
     assert_eq!(get.header("x-cos-hash-crc64ecma"), Some(crc.as_str()));
     assert!(get.header("last-modified").is_some());

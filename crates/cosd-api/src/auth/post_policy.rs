@@ -123,7 +123,8 @@ pub fn authenticate(
         Scheme::SigV4 => verify_sigv4(fields, encoded, keys)?,
         Scheme::Anonymous => Principal::Anonymous,
     };
-    let policy = Policy::parse(&text)?;
+    let mut policy = Policy::parse(&text)?;
+    policy.every_field_conditioned = !matches!(scheme, Scheme::Cos);
     policy.check_expiration(now)?;
     Ok(FormAuth {
         principal,
@@ -286,6 +287,9 @@ pub struct Policy {
     /// Unix seconds.
     expiration: i64,
     conditions: Vec<Condition>,
+    /// Whether every form field must be named by a condition. S3 requires it; COS does not
+    /// (its own documented forms post fields no condition names), so only SigV4 forms get it.
+    every_field_conditioned: bool,
 }
 
 /// One condition. Field names are lower-cased and without the `$` of the array forms.
@@ -358,6 +362,7 @@ impl Policy {
         Ok(Policy {
             expiration,
             conditions: parsed,
+            every_field_conditioned: true,
         })
     }
 
@@ -377,8 +382,8 @@ impl Policy {
         Ok(())
     }
 
-    /// Checks the form against every condition but the file size, and that every field is
-    /// named by a condition. `bucket` is the bucket the form is posted to; `key` is the object
+    /// Checks the form against every condition but the file size, and, for SigV4 forms, that
+    /// every field is named by a condition. `bucket` is the bucket the form is posted to; `key` is the object
     /// key after `${filename}` substitution.
     pub fn check_fields(&self, fields: &FormFields, bucket: &str, key: &str) -> ApiResult<()> {
         let value_of = |field: &str| match field {
@@ -405,6 +410,9 @@ impl Policy {
                     format!("Condition key {field} doesn't match the value {expected}"),
                 ));
             }
+        }
+        if !self.every_field_conditioned {
+            return Ok(());
         }
         let extra = fields.iter().map(|(name, _)| name).find(|name| {
             !UNCONDITIONED.contains(name)

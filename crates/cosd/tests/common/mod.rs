@@ -187,7 +187,9 @@ pub async fn send(addr: SocketAddr, req: Request) -> Response {
         builder = builder.header("content-length", req.body.len());
     }
     for (k, v) in &req.headers {
-        builder = builder.header(k.as_str(), v.as_str());
+        // From bytes: tests send UTF-8 metadata values as real clients do.
+        let value = http::HeaderValue::from_bytes(v.as_bytes()).expect("header value");
+        builder = builder.header(k.as_str(), value);
     }
     let resp = sender
         .send_request(builder.body(Full::new(req.body)).unwrap())
