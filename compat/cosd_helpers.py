@@ -95,6 +95,7 @@ class CosdServer:
             "COSD_SECRET_KEY": SECRET_KEY,
             "COSD_APPID": APPID,
             "RUST_BACKTRACE": "1",
+            "NO_COLOR": "1",  # plain logs in failure reports
         })
         env.setdefault("RUST_LOG", "info")
         env.update(self.extra_env)
