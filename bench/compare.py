@@ -158,6 +158,7 @@ def wait_for_port(port, proc, seconds=60):
 
 NGINX_CONF = """\
 daemon off;
+{user}
 worker_processes auto;
 pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
@@ -222,7 +223,10 @@ def start_target(name, port, data, tmp, binaries):
         keys = ("S3RVER", "S3RVER")
     elif name == "nginx":
         conf = tmp / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, data=data))
+        # As root, nginx would drop its workers to an account that cannot write the
+        # (mode 0700) temporary data directory.
+        user = "user root;" if os.geteuid() == 0 else ""
+        conf.write_text(NGINX_CONF.format(user=user, tmp=tmp, port=port, data=data))
         cmd = [binaries[name], "-c", conf, "-p", tmp]
         keys = (KEY_ID, SECRET)
     else:
