@@ -331,6 +331,7 @@ mod tests {
             modified_ms,
             attrs: ObjectAttrs::default(),
             version_id: None,
+            appendable: false,
         }
     }
 

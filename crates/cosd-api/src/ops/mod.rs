@@ -101,6 +101,20 @@ pub fn store_error(err: StoreError) -> ApiError {
         StoreError::NoSuchKey => ErrorCode::NoSuchKey.into(),
         StoreError::BadDigest => ErrorCode::BadDigest.into(),
         StoreError::BucketExists { .. } => ErrorCode::BucketAlreadyExists.into(),
+        StoreError::NoSuchUpload => ErrorCode::NoSuchUpload.into(),
+        StoreError::InvalidPart => ApiError::with_message(
+            ErrorCode::InvalidPart,
+            "A part was uploaded again while the upload was being completed; complete it again with the new part's ETag.",
+        ),
+        StoreError::NotAppendable => ErrorCode::ObjectNotAppendable.into(),
+        StoreError::PositionNotEqualToLength { length } => ApiError::with_message(
+            ErrorCode::PositionNotEqualToLength,
+            format!("The position of the append must be the length of the object, {length}."),
+        ),
+        StoreError::AppendLimit(why) => ApiError::with_message(
+            ErrorCode::InvalidRequest,
+            format!("The appendable object cannot grow: {why}."),
+        ),
         StoreError::Body(io) => ApiError::from_io(io),
         err @ (StoreError::Io(_) | StoreError::Meta(_)) => {
             tracing::error!(error = %err, "storage failure");
