@@ -34,6 +34,14 @@ pub enum Op {
     GetObject,
     HeadObject,
     DeleteObject,
+    InitiateMultipartUpload,
+    UploadPart,
+    UploadPartCopy,
+    CompleteMultipartUpload,
+    AbortMultipartUpload,
+    ListParts,
+    ListMultipartUploads,
+    AppendObject,
     /// `OPTIONS` on any path of a bucket: the CORS preflight.
     Preflight,
     /// A recognised COS/S3 operation cosd does not implement yet.
@@ -60,6 +68,14 @@ impl Op {
             Op::GetObject => "GetObject",
             Op::HeadObject => "HeadObject",
             Op::DeleteObject => "DeleteObject",
+            Op::InitiateMultipartUpload => "InitiateMultipartUpload",
+            Op::UploadPart => "UploadPart",
+            Op::UploadPartCopy => "UploadPartCopy",
+            Op::CompleteMultipartUpload => "CompleteMultipartUpload",
+            Op::AbortMultipartUpload => "AbortMultipartUpload",
+            Op::ListParts => "ListParts",
+            Op::ListMultipartUploads => "ListMultipartUploads",
+            Op::AppendObject => "AppendObject",
             Op::Preflight => "Preflight",
             Op::NotImplemented(name) => name,
         }
@@ -321,13 +337,6 @@ fn subresource(query: &Query) -> Option<&'static str> {
 
 fn not_implemented(method: &Method, sub: &str, level: &str) -> Op {
     let name: &'static str = match (method.as_str(), sub, level) {
-        ("POST", "uploads", _) => "InitiateMultipartUpload",
-        ("GET", "uploads", _) => "ListMultipartUploads",
-        ("PUT", "partNumber" | "uploadId", _) => "UploadPart",
-        ("POST", "uploadId", _) => "CompleteMultipartUpload",
-        ("DELETE", "uploadId", _) => "AbortMultipartUpload",
-        ("GET", "uploadId", _) => "ListParts",
-        ("POST", "append", _) => "AppendObject",
         (_, "acl", "bucket") => "BucketAcl",
         (_, "acl", _) => "ObjectAcl",
         (_, "policy", _) => "BucketPolicy",
@@ -358,6 +367,7 @@ fn bucket_op(method: &Method, query: &Query) -> ApiResult<Op> {
         ("HEAD", None) => Op::HeadBucket,
         ("DELETE", None) => Op::DeleteBucket,
         ("POST", Some("delete")) => Op::DeleteObjects,
+        ("GET", Some("uploads")) => Op::ListMultipartUploads,
         ("GET" | "PUT" | "POST" | "DELETE" | "HEAD", s) => {
             not_implemented(method, s.unwrap_or(""), "bucket")
         }
@@ -383,6 +393,13 @@ fn object_op(method: &Method, query: &Query, headers: &HeaderMap) -> ApiResult<O
         ("GET", None) => Op::GetObject,
         ("HEAD", None) => Op::HeadObject,
         ("DELETE", None) => Op::DeleteObject,
+        ("POST", Some("uploads")) => Op::InitiateMultipartUpload,
+        ("PUT", Some("partNumber" | "uploadId")) if copy => Op::UploadPartCopy,
+        ("PUT", Some("partNumber" | "uploadId")) => Op::UploadPart,
+        ("POST", Some("uploadId")) => Op::CompleteMultipartUpload,
+        ("DELETE", Some("uploadId")) => Op::AbortMultipartUpload,
+        ("GET", Some("uploadId")) => Op::ListParts,
+        ("POST", Some("append")) => Op::AppendObject,
         ("GET" | "PUT" | "POST" | "DELETE" | "HEAD", s) => {
             not_implemented(method, s.unwrap_or(""), "object")
         }
@@ -531,7 +548,7 @@ mod tests {
         );
         assert_eq!(
             route("GET", "h", "/b-1?cors").unwrap().op,
-            Op::NotImplemented("GetBucketCors")
+            Op::GetBucketCors
         );
         assert_eq!(
             route("PUT", "h", "/b-1?acl").unwrap().op,
@@ -579,15 +596,34 @@ mod tests {
                 .op,
             Op::GetObject
         );
+        assert_eq!(route("OPTIONS", "h", "/b-1/k").unwrap().op, Op::Preflight);
+    }
+
+    #[test]
+    fn multipart_and_append_operations() {
+        let op = |method, target| route(method, "h", target).unwrap().op;
+        assert_eq!(op("POST", "/b-1/k?uploads"), Op::InitiateMultipartUpload);
+        assert_eq!(op("PUT", "/b-1/k?partNumber=1&uploadId=x"), Op::UploadPart);
+        assert_eq!(op("PUT", "/b-1/k?uploadId=x&partNumber=1"), Op::UploadPart);
         assert_eq!(
-            route("POST", "h", "/b-1/k?uploads").unwrap().op,
-            Op::NotImplemented("InitiateMultipartUpload")
+            route_with(
+                "PUT",
+                "h",
+                "/b-1/k?partNumber=2&uploadId=x",
+                &[("x-amz-copy-source", "/b-1/s")]
+            )
+            .unwrap()
+            .op,
+            Op::UploadPartCopy
         );
+        assert_eq!(op("POST", "/b-1/k?uploadId=x"), Op::CompleteMultipartUpload);
+        assert_eq!(op("DELETE", "/b-1/k?uploadId=x"), Op::AbortMultipartUpload);
+        assert_eq!(op("GET", "/b-1/k?uploadId=x&max-parts=2"), Op::ListParts);
+        assert_eq!(op("GET", "/b-1?uploads&prefix=a"), Op::ListMultipartUploads);
+        assert_eq!(op("POST", "/b-1/k?append&position=0"), Op::AppendObject);
         assert_eq!(
-            route("PUT", "h", "/b-1/k?partNumber=1&uploadId=x")
-                .unwrap()
-                .op,
-            Op::NotImplemented("UploadPart")
+            op("GET", "/b-1/k?partNumber=1"),
+            Op::NotImplemented("UnsupportedSubresource")
         );
         assert_eq!(route("OPTIONS", "h", "/b-1/k").unwrap().op, Op::Preflight);
     }
