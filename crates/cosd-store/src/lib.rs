@@ -24,7 +24,7 @@ mod store;
 pub mod testing;
 
 pub use blob::{BlobStore, ByteStream, FsBlobs};
-pub use hash::{crc64, crc64_combine, BlobDigest, DigestHandle, HashingStream};
+pub use hash::{crc64, crc64_combine, BlobDigest, Crc64Concat, DigestHandle, HashingStream};
 pub use list::{list, list_uploads, ListPage, ListQuery, UploadPage, UploadQuery};
 pub use meta::{
     BucketRecord, Completed, ContentHeaders, MetaStore, ObjectAttrs, ObjectRecord, PartRecord,

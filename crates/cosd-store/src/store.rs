@@ -1,7 +1,7 @@
 //! [`Store`]: one metadata store plus one blob store, and the write protocol between them.
 
 use crate::blob::{BlobStore, ByteStream, FsBlobs};
-use crate::hash::{crc64_combine, BlobDigest, HashingStream};
+use crate::hash::{crc64_combine, BlobDigest, Crc64Concat, HashingStream};
 use crate::meta::{
     MetaStore, ObjectAttrs, ObjectRecord, PartRecord, RedbMeta, Segment, UploadRecord,
 };
@@ -214,16 +214,12 @@ impl Store {
         upload: &UploadRecord,
         parts: Vec<PartRecord>,
     ) -> Result<PutResult> {
-        // Combining 10,000 CRCs takes a while: keep it off the async workers.
-        let (parts, etag, crc64, size) = tokio::task::spawn_blocking(move || {
-            let etag = multipart_etag(&parts);
-            let (crc64, size) = parts.iter().fold((0, 0u64), |(crc, size), p| {
-                (crc64_combine(crc, p.crc64, p.size), size + p.size)
-            });
-            (parts, etag, crc64, size)
-        })
-        .await
-        .map_err(|e| StoreError::Meta(format!("combining part digests failed: {e}")))?;
+        let etag = multipart_etag(&parts)?;
+        let mut crc64 = Crc64Concat::default();
+        for p in &parts {
+            crc64.push(p.crc64, p.size);
+        }
+        let size = parts.iter().map(|p| p.size).sum();
         let record = ObjectRecord {
             segments: parts
                 .into_iter()
@@ -233,8 +229,8 @@ impl Store {
                 })
                 .collect(),
             size,
-            etag: etag?,
-            crc64,
+            etag,
+            crc64: crc64.value(),
             modified_ms: now_ms(),
             attrs: upload.attrs.clone(),
             version_id: None,

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::collections::HashSet;
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
@@ -610,9 +611,10 @@ impl MetaStore for RedbMeta {
             {
                 return Err(StoreError::NoSuchUpload);
             }
+            let named: HashSet<&str> = rec.blob_ids().collect();
             let (used, unused): (Vec<PartRecord>, Vec<PartRecord>) = take_parts(tx, &upload)?
                 .into_iter()
-                .partition(|p| rec.blob_ids().any(|b| b == p.blob));
+                .partition(|p| named.contains(p.blob.as_str()));
             if used.len() != rec.segments.len() {
                 // Returning the error drops the transaction: nothing above is committed.
                 return Err(StoreError::InvalidPart);
