@@ -413,7 +413,9 @@ pub async fn list_parts(ctx: &Ctx<'_>) -> ApiResult<Reply> {
         .list_parts(&bucket.name, ctx.key(), upload_id, marker, c.max_keys + 1)
         .await
         .map_err(store_error)?;
-    let is_truncated = parts.len() > c.max_keys;
+    // As for object listings, `max-parts=0` is an empty page that is not truncated (a
+    // truncated empty page would send a client paging forever).
+    let is_truncated = c.max_keys > 0 && parts.len() > c.max_keys;
     parts.truncate(c.max_keys);
     let doc = xml::ListPartsResult {
         bucket: bucket.name.clone(),
