@@ -10,6 +10,7 @@ the server.
 from __future__ import annotations
 
 import hashlib
+import time
 
 import pytest
 from boto3.s3.transfer import TransferConfig
@@ -62,6 +63,27 @@ class TestCosSdk:
         cos.download_file(Bucket=bucket, Key=key, DestFilePath=str(dst), PartSize=3, MAXThread=4,
                           EnableCRC=True)
         assert dst.read_bytes() == data
+
+    def test_upload_file_resumes_the_newest_upload_of_the_key(self, cos, bucket, tmp_path):
+        data = H.det_bytes(5 * MB + 10, seed=12)
+        src = tmp_path / "src.bin"
+        src.write_bytes(data)
+        key = "resume.bin"
+        older = cos.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+        time.sleep(0.01)  # upload ids sort by initiation time, to the millisecond
+        newest = cos.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+        for n in (1, 3):
+            cos.upload_part(Bucket=bucket, Key=key, Body=data[(n - 1) * MB:n * MB], PartNumber=n, UploadId=newest)
+        seen = len(cos.responses)
+        # The SDK lists the key's uploads, takes the last one, checks its parts against the
+        # file (List Parts: sizes and ETags) and uploads only the missing ones.
+        done = cos.upload_file(Bucket=bucket, Key=key, LocalFilePath=str(src), PartSize=1, MAXThread=2)
+        assert done["ETag"] == multipart_etag(split(data, MB))
+        sent = [r.request.url for r in cos.responses[seen:] if r.request.method == "PUT"]
+        assert len(sent) == 4 and all(newest in url for url in sent), sent
+        assert [u["UploadId"] for u in cos.list_multipart_uploads(Bucket=bucket)["Upload"]] == [older]
+        body = cos.get_object(Bucket=bucket, Key=key)["Body"].get_raw_stream().read()
+        assert body == data
 
     def test_low_level_calls(self, cos, bucket):
         key = "low/level.bin"

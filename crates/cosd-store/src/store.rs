@@ -464,7 +464,7 @@ fn append_etag(previous: Option<&str>, md5: &[u8; 16], n: usize) -> String {
 }
 
 /// The ETag of a completed multipart upload: the MD5 of the parts' binary MD5s, then `-n`.
-pub fn multipart_etag(parts: &[PartRecord]) -> Result<String> {
+pub(crate) fn multipart_etag(parts: &[PartRecord]) -> Result<String> {
     use md5::{Digest, Md5};
     let mut h = Md5::new();
     for part in parts {
