@@ -214,11 +214,18 @@ impl Store {
         upload: &UploadRecord,
         parts: Vec<PartRecord>,
     ) -> Result<PutResult> {
-        let etag = multipart_etag(&parts)?;
-        let mut crc64 = Crc64Concat::default();
-        for p in &parts {
-            crc64.push(p.crc64, p.size);
-        }
+        // Parts of many different sizes make the CRC combination cost up to seconds of CPU
+        // (equal sizes share one operator): keep it off the async workers.
+        let (parts, etag, crc64) = tokio::task::spawn_blocking(move || {
+            let etag = multipart_etag(&parts);
+            let mut crc64 = Crc64Concat::default();
+            for p in &parts {
+                crc64.push(p.crc64, p.size);
+            }
+            (parts, etag, crc64.value())
+        })
+        .await
+        .map_err(|e| StoreError::Meta(format!("combining the parts' digests failed: {e}")))?;
         let size = parts.iter().map(|p| p.size).sum();
         let record = ObjectRecord {
             segments: parts
@@ -229,8 +236,8 @@ impl Store {
                 })
                 .collect(),
             size,
-            etag,
-            crc64: crc64.value(),
+            etag: etag?,
+            crc64,
             modified_ms: now_ms(),
             attrs: upload.attrs.clone(),
             version_id: None,
