@@ -2,21 +2,12 @@
 
 mod common;
 
-use common::{cos_signed, send, Response, Server};
+use common::{cos_signed, create_bucket, send, Response, Server};
 use md5::{Digest, Md5};
 use std::path::Path;
 
 const BUCKET: &str = "parts-1250000000";
 const MIB: usize = 1024 * 1024;
-
-async fn create_bucket(s: &Server) {
-    let resp = send(
-        s.addr,
-        cos_signed(s, "PUT", &format!("/{BUCKET}"), &[], &[]),
-    )
-    .await;
-    assert_eq!(resp.status, 200, "{}", resp.text());
-}
 
 fn path(key: &str) -> String {
     format!("/{BUCKET}/{key}")
@@ -120,7 +111,7 @@ fn filled(byte: u8, len: usize) -> Vec<u8> {
 async fn full_flow_out_of_order_with_a_replaced_part() {
     let server = Server::start();
     let s = &server;
-    create_bucket(s).await;
+    create_bucket(s, BUCKET).await;
     let key = "videos/大 file.bin";
     let id = initiate(
         s,
@@ -207,7 +198,7 @@ async fn full_flow_out_of_order_with_a_replaced_part() {
 async fn completion_errors_leave_the_upload_completable() {
     let server = Server::start();
     let s = &server;
-    create_bucket(s).await;
+    create_bucket(s, BUCKET).await;
     let key = "k";
     let id = initiate(s, key, &[]).await;
     let small = part_ok(s, key, &id, 1, b"tiny").await;
@@ -276,7 +267,7 @@ async fn completion_errors_leave_the_upload_completable() {
 async fn abort_reclaims_the_parts_and_unblocks_bucket_deletion() {
     let server = Server::start();
     let s = &server;
-    create_bucket(s).await;
+    create_bucket(s, BUCKET).await;
     let id = initiate(s, "a", &[]).await;
     for n in 1..=3 {
         part_ok(s, "a", &id, n, &filled(n as u8, 1000)).await;
@@ -315,7 +306,7 @@ async fn abort_reclaims_the_parts_and_unblocks_bucket_deletion() {
 async fn list_multipart_uploads_pages_and_rolls_up() {
     let server = Server::start();
     let s = &server;
-    create_bucket(s).await;
+    create_bucket(s, BUCKET).await;
     let mut all = Vec::new();
     for key in ["a", "b/1", "a", "b/2", "c"] {
         all.push((key.to_string(), initiate(s, key, &[]).await));
@@ -369,7 +360,7 @@ async fn list_multipart_uploads_pages_and_rolls_up() {
 async fn upload_part_copy_with_ranges_and_conditions() {
     let server = Server::start();
     let s = &server;
-    create_bucket(s).await;
+    create_bucket(s, BUCKET).await;
     let source = filled(9, 2 * MIB + 100);
     let put = send(
         s.addr,
@@ -432,7 +423,7 @@ async fn upload_part_copy_with_ranges_and_conditions() {
 async fn parts_survive_kill_9_and_the_upload_completes_after_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let mut server = Server::start_on(tmp.path(), &[]);
-    create_bucket(&server).await;
+    create_bucket(&server, BUCKET).await;
     let id = initiate(&server, "crash", &[("content-type", "text/plain")]).await;
     let (p1, p2) = (filled(4, MIB), filled(5, 10));
     let e1 = part_ok(&server, "crash", &id, 1, &p1).await;
@@ -472,7 +463,7 @@ async fn append(s: &Server, key: &str, position: Option<&str>, data: &str) -> Re
 async fn append_object_flow_and_errors() {
     let server = Server::start();
     let s = &server;
-    create_bucket(s).await;
+    create_bucket(s, BUCKET).await;
     let first = append(s, "log", Some("0"), "hello ").await;
     assert_eq!(first.status, 200, "{}", first.text());
     assert_eq!(first.header("x-cos-next-append-position"), Some("6"));

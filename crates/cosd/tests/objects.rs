@@ -2,20 +2,11 @@
 
 mod common;
 
-use common::{cos_signed, send, Server};
+use common::{cos_signed, create_bucket, send, Server};
 use md5::{Digest, Md5};
 use std::io::Write;
 
 const BUCKET: &str = "photos-1250000000";
-
-async fn create_bucket(server: &Server, bucket: &str) {
-    let resp = send(
-        server.addr,
-        cos_signed(server, "PUT", &format!("/{bucket}"), &[], &[]),
-    )
-    .await;
-    assert_eq!(resp.status, 200, "{}", resp.text());
-}
 
 #[tokio::test]
 async fn bucket_lifecycle() {
