@@ -375,3 +375,42 @@ fn entries(dir: &std::path::Path) -> Vec<String> {
     names.sort();
     names
 }
+
+#[tokio::test]
+async fn announced_checksums_are_verified() {
+    let server = Server::start();
+    let s = &server;
+    create_bucket(s, BUCKET).await;
+    // CRC-32 check value of "123456789", as S3 clients encode it.
+    let good = cos_signed(
+        s,
+        "PUT",
+        &format!("/{BUCKET}/ok"),
+        &[],
+        &[("x-amz-checksum-crc32", "y/Q5Jg==")],
+    )
+    .body("123456789");
+    assert_eq!(send(s.addr, good).await.status, 200);
+    let bad = cos_signed(
+        s,
+        "PUT",
+        &format!("/{BUCKET}/bad"),
+        &[],
+        &[("x-amz-checksum-crc32", "y/Q5Jg==")],
+    )
+    .body("123456780");
+    let resp = send(s.addr, bad).await;
+    assert_eq!(
+        (resp.status, resp.xml("Code").as_deref()),
+        (400, Some("BadDigest"))
+    );
+    let absent = send(
+        s.addr,
+        cos_signed(s, "HEAD", &format!("/{BUCKET}/bad"), &[], &[]),
+    )
+    .await;
+    assert_eq!(
+        absent.status, 404,
+        "a body that does not match its checksum is not stored"
+    );
+}

@@ -6,7 +6,7 @@
 //! ETag is explained at [`cosd_store::Store::append_object`].
 
 use super::headers::{content_md5, object_attrs, reject_unsupported};
-use super::object::{bounded_upload, MAX_PUT_BYTES};
+use super::object::{upload_body, MAX_PUT_BYTES};
 use super::{store_error, Ctx};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::response::Reply;
@@ -35,7 +35,7 @@ pub async fn append(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
     let md5 = content_md5(ctx.headers)?;
     let attrs = object_attrs(ctx.headers)?;
     let room = MAX_APPENDABLE_BYTES.saturating_sub(position);
-    let body = bounded_upload(ctx.headers, body, room)?;
+    let body = upload_body(ctx.headers, body, room)?;
     let rec = ctx
         .store
         .append_object(&ctx.bucket().name, ctx.key(), position, body, md5, attrs)

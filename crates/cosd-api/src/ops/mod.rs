@@ -4,6 +4,7 @@
 mod append;
 mod bucket;
 mod bucket_cors;
+mod checksum;
 mod copy;
 mod delete_multi;
 mod headers;

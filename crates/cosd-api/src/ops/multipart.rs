@@ -9,7 +9,7 @@
 use super::copy::load_source;
 use super::headers::{content_md5, header_str, object_attrs, reject_unsupported};
 use super::list::{common_with, URL_ENCODE};
-use super::object::{bounded_upload, MAX_PUT_BYTES};
+use super::object::{upload_body, MAX_PUT_BYTES};
 use super::{iso8601, read_small_body, store_error, Ctx, Dialect};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::response::{Reply, ReplyBody};
@@ -92,7 +92,7 @@ pub async fn upload_part(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
     let number = part_number(ctx)?;
     let upload_id = upload_id(ctx)?;
     let md5 = content_md5(ctx.headers)?;
-    let body = bounded_upload(ctx.headers, body, MAX_PART_BYTES)?;
+    let body = upload_body(ctx.headers, body, MAX_PART_BYTES)?;
     let part = ctx
         .store
         .upload_part(&ctx.bucket().name, ctx.key(), upload_id, number, body, md5)

@@ -26,7 +26,7 @@ const RESPONSE_OVERRIDES: &[(&str, &str)] = &[
 
 pub async fn put(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
     reject_unsupported(ctx.headers)?;
-    let body = bounded_upload(ctx.headers, body, MAX_PUT_BYTES)?;
+    let body = upload_body(ctx.headers, body, MAX_PUT_BYTES)?;
     let attrs = object_attrs(ctx.headers)?;
     let md5 = content_md5(ctx.headers)?;
     let result = ctx
@@ -40,11 +40,12 @@ pub async fn put(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
     Ok(reply)
 }
 
-/// Checks the announced size of an upload and bounds the body to `limit` bytes (a PUT or a
-/// part: [`MAX_PUT_BYTES`]; an append: what is left of it). The length is
-/// `x-amz-decoded-content-length` for `aws-chunked` bodies, else `Content-Length`; a body with
-/// neither must use chunked transfer encoding.
-pub(super) fn bounded_upload(
+/// The body of an upload (PUT, part or append) as its headers announce it: the announced size
+/// is checked and the body bounded to `limit` bytes (a PUT or a part: [`MAX_PUT_BYTES`]; an
+/// append: what is left of it), and an announced `x-amz-checksum-*` is verified as it streams.
+/// The length is `x-amz-decoded-content-length` for `aws-chunked` bodies, else
+/// `Content-Length`; a body with neither must use chunked transfer encoding.
+pub(super) fn upload_body(
     headers: &http::HeaderMap,
     body: ByteStream,
     limit: u64,
@@ -67,6 +68,7 @@ pub(super) fn bounded_upload(
     };
     let chunked = header_str(headers, "transfer-encoding")?
         .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
+    let body = super::checksum::verify(headers, body)?;
     match declared {
         None if !chunked => Err(ErrorCode::MissingContentLength.into()),
         Some(n) if n > limit => Err(too_large(limit)),
