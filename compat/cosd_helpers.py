@@ -354,8 +354,14 @@ def make_s3_client(port: int, access_key: str = SECRET_ID, secret_key: str = SEC
 
 
 def empty_and_delete_bucket(s3, bucket: str) -> None:
-    """Best-effort cleanup (not a check): delete every object, then the bucket."""
+    """Best-effort cleanup (not a check): abort every multipart upload, delete every object,
+    then the bucket."""
     try:
+        for up in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+            try:
+                s3.abort_multipart_upload(Bucket=bucket, Key=up["Key"], UploadId=up["UploadId"])
+            except Exception:
+                pass
         marker = ""
         while True:
             page = s3.list_objects(Bucket=bucket, Marker=marker, MaxKeys=1000)

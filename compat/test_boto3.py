@@ -14,7 +14,6 @@ import base64
 import datetime as dt
 import gzip
 import hashlib
-import re
 import time
 import zlib
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit

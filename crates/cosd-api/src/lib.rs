@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod authorize;
+pub mod body;
 pub mod config_cache;
 pub mod cors;
 pub mod error;

@@ -27,6 +27,9 @@ pub enum ReplyBody {
     Xml(String),
     /// A streamed body of exactly this many bytes.
     Stream(ByteStream, u64),
+    /// A streamed body of a length unknown when the status is sent (chunked transfer
+    /// encoding): a Complete Multipart Upload that keeps the connection alive while it works.
+    Chunked(ByteStream),
     /// No body, but `Content-Length` announces this many bytes (a HEAD reply).
     Length(u64),
 }
@@ -37,6 +40,7 @@ impl std::fmt::Debug for ReplyBody {
             ReplyBody::Empty => f.write_str("Empty"),
             ReplyBody::Xml(s) => f.debug_tuple("Xml").field(s).finish(),
             ReplyBody::Stream(_, n) => f.debug_tuple("Stream").field(n).finish(),
+            ReplyBody::Chunked(_) => f.write_str("Chunked"),
             ReplyBody::Length(n) => f.debug_tuple("Length").field(n).finish(),
         }
     }
@@ -75,10 +79,10 @@ impl Reply {
         }
     }
 
-    /// The number of body bytes this reply will send.
+    /// The number of body bytes this reply will send (0 when unknown in advance).
     pub fn body_len(&self) -> u64 {
         match &self.body {
-            ReplyBody::Empty => 0,
+            ReplyBody::Empty | ReplyBody::Chunked(_) => 0,
             ReplyBody::Xml(s) => s.len() as u64,
             ReplyBody::Stream(_, n) | ReplyBody::Length(n) => *n,
         }
@@ -87,6 +91,7 @@ impl Reply {
     /// Builds the HTTP response. `head` drops the body but keeps its length, as HEAD requires.
     pub fn into_response(self, head: bool) -> http::Response<Body> {
         let len = self.body_len();
+        let chunked = matches!(self.body, ReplyBody::Chunked(_));
         let mut headers = self.headers;
         let body = match self.body {
             _ if head => Empty::new().map_err(|never| match never {}).boxed_unsync(),
@@ -101,11 +106,13 @@ impl Reply {
                     .map_err(|never| match never {})
                     .boxed_unsync()
             }
-            ReplyBody::Stream(stream, _) => {
+            ReplyBody::Stream(stream, _) | ReplyBody::Chunked(stream) => {
                 StreamBody::new(stream.map_ok(http_body::Frame::data)).boxed_unsync()
             }
         };
-        headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+        if !chunked {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+        }
         let mut response = http::Response::new(body);
         *response.status_mut() = self.status;
         *response.headers_mut() = headers;

@@ -36,6 +36,14 @@ pub enum Op {
     DeleteObject,
     /// `POST /` on a bucket with a `multipart/form-data` body: the browser form upload.
     PostObject,
+    InitiateMultipartUpload,
+    UploadPart,
+    UploadPartCopy,
+    CompleteMultipartUpload,
+    AbortMultipartUpload,
+    ListParts,
+    ListMultipartUploads,
+    AppendObject,
     /// `OPTIONS` on any path of a bucket: the CORS preflight.
     Preflight,
     /// A recognised COS/S3 operation cosd does not implement yet.
@@ -63,6 +71,14 @@ impl Op {
             Op::HeadObject => "HeadObject",
             Op::DeleteObject => "DeleteObject",
             Op::PostObject => "PostObject",
+            Op::InitiateMultipartUpload => "InitiateMultipartUpload",
+            Op::UploadPart => "UploadPart",
+            Op::UploadPartCopy => "UploadPartCopy",
+            Op::CompleteMultipartUpload => "CompleteMultipartUpload",
+            Op::AbortMultipartUpload => "AbortMultipartUpload",
+            Op::ListParts => "ListParts",
+            Op::ListMultipartUploads => "ListMultipartUploads",
+            Op::AppendObject => "AppendObject",
             Op::Preflight => "Preflight",
             Op::NotImplemented(name) => name,
         }
@@ -324,13 +340,6 @@ fn subresource(query: &Query) -> Option<&'static str> {
 
 fn not_implemented(method: &Method, sub: &str, level: &str) -> Op {
     let name: &'static str = match (method.as_str(), sub, level) {
-        ("POST", "uploads", _) => "InitiateMultipartUpload",
-        ("GET", "uploads", _) => "ListMultipartUploads",
-        ("PUT", "partNumber" | "uploadId", _) => "UploadPart",
-        ("POST", "uploadId", _) => "CompleteMultipartUpload",
-        ("DELETE", "uploadId", _) => "AbortMultipartUpload",
-        ("GET", "uploadId", _) => "ListParts",
-        ("POST", "append", _) => "AppendObject",
         (_, "acl", "bucket") => "BucketAcl",
         (_, "acl", _) => "ObjectAcl",
         (_, "policy", _) => "BucketPolicy",
@@ -362,6 +371,7 @@ fn bucket_op(method: &Method, query: &Query, headers: &HeaderMap) -> ApiResult<O
         ("DELETE", None) => Op::DeleteBucket,
         ("POST", Some("delete")) => Op::DeleteObjects,
         ("POST", None) if is_form_upload(headers) => Op::PostObject,
+        ("GET", Some("uploads")) => Op::ListMultipartUploads,
         ("GET" | "PUT" | "POST" | "DELETE" | "HEAD", s) => {
             not_implemented(method, s.unwrap_or(""), "bucket")
         }
@@ -396,6 +406,13 @@ fn object_op(method: &Method, query: &Query, headers: &HeaderMap) -> ApiResult<O
         ("GET", None) => Op::GetObject,
         ("HEAD", None) => Op::HeadObject,
         ("DELETE", None) => Op::DeleteObject,
+        ("POST", Some("uploads")) => Op::InitiateMultipartUpload,
+        ("PUT", Some("partNumber" | "uploadId")) if copy => Op::UploadPartCopy,
+        ("PUT", Some("partNumber" | "uploadId")) => Op::UploadPart,
+        ("POST", Some("uploadId")) => Op::CompleteMultipartUpload,
+        ("DELETE", Some("uploadId")) => Op::AbortMultipartUpload,
+        ("GET", Some("uploadId")) => Op::ListParts,
+        ("POST", Some("append")) => Op::AppendObject,
         ("GET" | "PUT" | "POST" | "DELETE" | "HEAD", s) => {
             not_implemented(method, s.unwrap_or(""), "object")
         }
@@ -563,18 +580,6 @@ mod tests {
                 &[],
                 Op::GetObject,
             ),
-            (
-                "POST",
-                "/b-1/k?uploads",
-                &[],
-                Op::NotImplemented("InitiateMultipartUpload"),
-            ),
-            (
-                "PUT",
-                "/b-1/k?partNumber=1&uploadId=x",
-                &[],
-                Op::NotImplemented("UploadPart"),
-            ),
             ("OPTIONS", "/b-1/k", &[], Op::Preflight),
             ("POST", "/b-1/", &form, Op::PostObject),
             ("POST", "/b-1?delete", &form, Op::DeleteObjects),
@@ -591,6 +596,35 @@ mod tests {
             let err = route("PATCH", "h", target).unwrap_err();
             assert_eq!(err.code, ErrorCode::MethodNotAllowed, "{target}");
         }
+    }
+
+    #[test]
+    fn multipart_and_append_operations() {
+        let op = |method, target| route(method, "h", target).unwrap().op;
+        assert_eq!(op("POST", "/b-1/k?uploads"), Op::InitiateMultipartUpload);
+        assert_eq!(op("PUT", "/b-1/k?partNumber=1&uploadId=x"), Op::UploadPart);
+        assert_eq!(op("PUT", "/b-1/k?uploadId=x&partNumber=1"), Op::UploadPart);
+        assert_eq!(
+            route_with(
+                "PUT",
+                "h",
+                "/b-1/k?partNumber=2&uploadId=x",
+                &[("x-amz-copy-source", "/b-1/s")]
+            )
+            .unwrap()
+            .op,
+            Op::UploadPartCopy
+        );
+        assert_eq!(op("POST", "/b-1/k?uploadId=x"), Op::CompleteMultipartUpload);
+        assert_eq!(op("DELETE", "/b-1/k?uploadId=x"), Op::AbortMultipartUpload);
+        assert_eq!(op("GET", "/b-1/k?uploadId=x&max-parts=2"), Op::ListParts);
+        assert_eq!(op("GET", "/b-1?uploads&prefix=a"), Op::ListMultipartUploads);
+        assert_eq!(op("POST", "/b-1/k?append&position=0"), Op::AppendObject);
+        assert_eq!(
+            op("GET", "/b-1/k?partNumber=1"),
+            Op::NotImplemented("UnsupportedSubresource")
+        );
+        assert_eq!(route("OPTIONS", "h", "/b-1/k").unwrap().op, Op::Preflight);
     }
 
     #[test]

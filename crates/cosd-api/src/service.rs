@@ -123,7 +123,7 @@ pub async fn handle(
     };
     let resource = resource_of(&parts, routed.as_ref().ok());
     let mut reply = match &routed {
-        Ok(route) => process(&state, &parts, route, body).await,
+        Ok(route) => process(&state, &parts, route, body, &request_id, &resource).await,
         Err(err) => Err(err.clone()),
     }
     .unwrap_or_else(|err| {
@@ -162,6 +162,8 @@ async fn process(
     parts: &http::request::Parts,
     route: &Route,
     body: Incoming,
+    request_id: &str,
+    resource: &str,
 ) -> ApiResult<Reply> {
     if route.op == Op::Preflight {
         // Preflights carry no credentials (browsers never sign them); a presigned URL's query
@@ -194,6 +196,8 @@ async fn process(
         dialect: dialect_of(parts),
         region: &state.region,
         bucket: bucket.as_ref(),
+        request_id,
+        resource,
     };
     ops::dispatch(&ctx, body).await
 }
@@ -328,7 +332,7 @@ impl RequestIds {
     }
 }
 
-fn trace_id_for(request_id: &str) -> String {
+pub(crate) fn trace_id_for(request_id: &str) -> String {
     base64::engine::general_purpose::STANDARD
         .encode(format!("{request_id}_{}", uuid::Uuid::new_v4().simple()))
 }

@@ -12,6 +12,13 @@ pub const DECLARATION: &str = "<?xml version='1.0' encoding='utf-8' ?>\n";
 /// Serializes a document with the COS declaration.
 pub fn to_document<T: Serialize>(root: &T) -> String {
     let mut out = String::from(DECLARATION);
+    out.push_str(&to_element(root));
+    out
+}
+
+/// Serializes a document's root element alone, for a body whose declaration went out first.
+pub fn to_element<T: Serialize>(root: &T) -> String {
+    let mut out = String::new();
     let mut ser = quick_xml::se::Serializer::new(&mut out);
     // COS escapes quotes and apostrophes in text (`&quot;` in ETags, `&apos;` in messages).
     ser.set_quote_level(quick_xml::se::QuoteLevel::Full);
@@ -161,6 +168,119 @@ pub struct CopyObjectResult {
     pub last_modified: String,
 }
 
+/// Initiate Multipart Upload.
+#[derive(Debug, Serialize)]
+#[serde(rename = "InitiateMultipartUploadResult", rename_all = "PascalCase")]
+pub struct InitiateMultipartUploadResult {
+    pub bucket: String,
+    pub key: String,
+    pub upload_id: String,
+}
+
+/// Complete Multipart Upload request. Elements clients add (`ChecksumCRC32`, …) are ignored.
+#[derive(Debug, Deserialize)]
+pub struct CompleteMultipartUpload {
+    #[serde(default, rename = "Part")]
+    pub parts: Vec<CompletedPart>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CompletedPart {
+    #[serde(rename = "PartNumber")]
+    pub part_number: u32,
+    #[serde(rename = "ETag")]
+    pub etag: String,
+}
+
+/// Complete Multipart Upload response; `xmlns` is COS's or S3's namespace, by dialect.
+#[derive(Debug, Serialize)]
+#[serde(rename = "CompleteMultipartUploadResult", rename_all = "PascalCase")]
+pub struct CompleteMultipartUploadResult {
+    #[serde(rename = "@xmlns")]
+    pub xmlns: &'static str,
+    pub location: String,
+    pub bucket: String,
+    pub key: String,
+    #[serde(rename = "ETag")]
+    pub etag: String,
+}
+
+/// Upload Part - Copy.
+#[derive(Debug, Serialize)]
+#[serde(rename = "CopyPartResult", rename_all = "PascalCase")]
+pub struct CopyPartResult {
+    #[serde(rename = "ETag")]
+    pub etag: String,
+    pub last_modified: String,
+    #[serde(rename = "CRC64")]
+    pub crc64: String,
+}
+
+/// List Parts (COS spells `Encoding-type` with a lower-case `t` here).
+#[derive(Debug, Serialize)]
+#[serde(rename = "ListPartsResult", rename_all = "PascalCase")]
+pub struct ListPartsResult {
+    pub bucket: String,
+    #[serde(rename = "Encoding-type", skip_serializing_if = "Option::is_none")]
+    pub encoding_type: Option<&'static str>,
+    pub key: String,
+    pub upload_id: String,
+    pub initiator: Owner,
+    pub owner: Owner,
+    pub part_number_marker: u32,
+    #[serde(rename = "Part")]
+    pub parts: Vec<PartEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_part_number_marker: Option<u32>,
+    pub storage_class: String,
+    pub max_parts: usize,
+    pub is_truncated: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PartEntry {
+    pub part_number: u32,
+    pub last_modified: String,
+    #[serde(rename = "ETag")]
+    pub etag: String,
+    pub size: u64,
+}
+
+/// List Multipart Uploads.
+#[derive(Debug, Serialize)]
+#[serde(rename = "ListMultipartUploadsResult", rename_all = "PascalCase")]
+pub struct ListMultipartUploadsResult {
+    pub bucket: String,
+    #[serde(rename = "Encoding-Type", skip_serializing_if = "Option::is_none")]
+    pub encoding_type: Option<&'static str>,
+    pub key_marker: String,
+    pub upload_id_marker: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_key_marker: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_upload_id_marker: Option<String>,
+    pub max_uploads: usize,
+    pub is_truncated: bool,
+    pub prefix: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    #[serde(rename = "Upload")]
+    pub uploads: Vec<UploadEntry>,
+    pub common_prefixes: Vec<CommonPrefix>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UploadEntry {
+    pub key: String,
+    pub upload_id: String,
+    pub storage_class: String,
+    pub initiator: Owner,
+    pub owner: Owner,
+    pub initiated: String,
+}
+
 /// DELETE Multiple Objects request.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -251,6 +371,56 @@ mod tests {
         assert!(doc.contains("<Name>b-1</Name><Prefix/><Marker/><MaxKeys>1000</MaxKeys><Delimiter>/</Delimiter><IsTruncated>false</IsTruncated><CommonPrefixes><Prefix>d/</Prefix></CommonPrefixes>"), "{doc}");
         assert!(doc.contains("<Key>a&amp;b</Key>"), "{doc}");
         assert!(doc.contains("<ETag>&quot;abc&quot;</ETag>"), "{doc}");
+    }
+
+    #[test]
+    fn complete_request_in_cos_and_s3_forms() {
+        let cos: CompleteMultipartUpload = from_document(
+            "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"a\"</ETag></Part><Part><PartNumber>2</PartNumber><ETag>b</ETag></Part></CompleteMultipartUpload>",
+        )
+        .unwrap();
+        assert_eq!(cos.parts.len(), 2);
+        assert_eq!(
+            (cos.parts[0].part_number, cos.parts[0].etag.as_str()),
+            (1, "\"a\"")
+        );
+        let s3: CompleteMultipartUpload = from_document(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Part><ETag>&quot;c&quot;</ETag><ChecksumCRC32>AAAAAA==</ChecksumCRC32><PartNumber>3</PartNumber></Part></CompleteMultipartUpload>",
+        )
+        .unwrap();
+        assert_eq!(
+            (s3.parts[0].part_number, s3.parts[0].etag.as_str()),
+            (3, "\"c\"")
+        );
+        assert!(
+            from_document::<CompleteMultipartUpload>("<CompleteMultipartUpload/>")
+                .unwrap()
+                .parts
+                .is_empty()
+        );
+        for bad in [
+            "<CompleteMultipartUpload><Part><PartNumber>x</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
+            "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>",
+            "<CompleteMultipartUpload><Part>",
+        ] {
+            assert_eq!(
+                from_document::<CompleteMultipartUpload>(bad).unwrap_err().code,
+                ErrorCode::MalformedXML,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn complete_result_carries_the_namespace_and_an_escaped_etag() {
+        let doc = to_element(&CompleteMultipartUploadResult {
+            xmlns: "http://www.qcloud.com/document/product/436/7751",
+            location: "http://b-1.cos.r.myqcloud.com/k".into(),
+            bucket: "b-1".into(),
+            key: "k".into(),
+            etag: "\"abc-3\"".into(),
+        });
+        assert_eq!(doc, "<CompleteMultipartUploadResult xmlns=\"http://www.qcloud.com/document/product/436/7751\"><Location>http://b-1.cos.r.myqcloud.com/k</Location><Bucket>b-1</Bucket><Key>k</Key><ETag>&quot;abc-3&quot;</ETag></CompleteMultipartUploadResult>");
     }
 
     #[test]

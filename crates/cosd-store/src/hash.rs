@@ -33,41 +33,80 @@ const CRC64_POLY_REFLECTED: u64 = 0xC96C_5795_D787_0F42;
 ///
 /// A completed multipart upload needs the whole object's CRC-64 while it only has each part's.
 /// This is zlib's `crc32_combine` carried over to 64 bits: appending `len2` zero bytes to
-/// `a` is a linear map on the CRC register, applied by repeated squaring of the one-zero-bit
-/// operator in GF(2); the all-ones init and xor-out cancel out of the combination.
-pub fn crc64_combine(mut crc1: u64, crc2: u64, mut len2: u64) -> u64 {
+/// `a` is a linear map on the CRC register (see [`zeros_operator`]); the all-ones init and
+/// xor-out cancel out of the combination.
+pub fn crc64_combine(crc1: u64, crc2: u64, len2: u64) -> u64 {
     if len2 == 0 {
         return crc1;
     }
+    gf2_times(&zeros_operator(len2), crc1) ^ crc2
+}
+
+/// The CRC-64 of a concatenation, built piece by piece from the pieces' CRCs and lengths.
+///
+/// Building the operator of [`crc64_combine`] costs about 100 µs; the parts of an upload mostly
+/// share one size, so the operator of the last length is kept and reused, which makes
+/// combining 10,000 parts take a millisecond instead of seconds.
+#[derive(Debug, Clone, Default)]
+pub struct Crc64Concat {
+    crc: u64,
+    cached: Option<(u64, Box<[u64; 64]>)>,
+}
+
+impl Crc64Concat {
+    /// Appends a piece of `len` bytes whose CRC-64 is `crc`.
+    pub fn push(&mut self, crc: u64, len: u64) {
+        if len == 0 {
+            return;
+        }
+        let op = match &self.cached {
+            Some((cached_len, op)) if *cached_len == len => op,
+            _ => &self.cached.insert((len, Box::new(zeros_operator(len)))).1,
+        };
+        self.crc = gf2_times(op, self.crc) ^ crc;
+    }
+
+    /// The CRC-64 of everything pushed so far.
+    pub fn value(&self) -> u64 {
+        self.crc
+    }
+}
+
+/// The linear map that appending `len` zero bytes applies to a CRC-64 register, as a GF(2)
+/// matrix (column `n` is the image of bit `n`), built by repeated squaring of the one-zero-bit
+/// operator.
+fn zeros_operator(mut len: u64) -> [u64; 64] {
     // The operator for one zero bit: shift right, folding in the polynomial.
     let mut odd = [0u64; 64];
     odd[0] = CRC64_POLY_REFLECTED;
     for (n, row) in odd.iter_mut().enumerate().skip(1) {
         *row = 1 << (n - 1);
     }
+    let mut result: [u64; 64] = std::array::from_fn(|n| 1 << n);
     let mut even = gf2_square(&odd); // two zero bits
     odd = gf2_square(&even); // four zero bits
-                             // Each round squares the operator (8, 16, 32, … zero bits, i.e. 1, 2, 4, … zero bytes)
-                             // and applies it when the matching bit of len2 is set.
+
+    // Each round squares the operator (8, 16, 32, … zero bits, i.e. 1, 2, 4, … zero bytes)
+    // and applies it when the matching bit of len is set. Powers of one operator commute,
+    // so the order of application does not matter.
     loop {
         even = gf2_square(&odd);
-        if len2 & 1 != 0 {
-            crc1 = gf2_times(&even, crc1);
+        if len & 1 != 0 {
+            result = result.map(|col| gf2_times(&even, col));
         }
-        len2 >>= 1;
-        if len2 == 0 {
-            break;
+        len >>= 1;
+        if len == 0 {
+            return result;
         }
         odd = gf2_square(&even);
-        if len2 & 1 != 0 {
-            crc1 = gf2_times(&odd, crc1);
+        if len & 1 != 0 {
+            result = result.map(|col| gf2_times(&odd, col));
         }
-        len2 >>= 1;
-        if len2 == 0 {
-            break;
+        len >>= 1;
+        if len == 0 {
+            return result;
         }
     }
-    crc1 ^ crc2
 }
 
 fn gf2_times(mat: &[u64; 64], mut vec: u64) -> u64 {
@@ -175,6 +214,20 @@ mod tests {
                 "split at {split}"
             );
         }
+    }
+
+    #[test]
+    fn concat_matches_the_whole_with_repeated_and_odd_lengths() {
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i * 31 % 256) as u8).collect();
+        let mut concat = Crc64Concat::default();
+        let mut at = 0;
+        for len in [1000, 1000, 1000, 0, 7, 1000, 12_345, 1000, 2648] {
+            let piece = &data[at..at + len];
+            concat.push(crc64(piece), len as u64);
+            at += len;
+            assert_eq!(concat.value(), crc64(&data[..at]), "after {at} bytes");
+        }
+        assert_eq!(at, data.len());
     }
 
     #[tokio::test]

@@ -10,6 +10,10 @@
 //! index entry in one metadata transaction, and only then report success. The replaced blob is
 //! removed after the commit; a crash in between leaves at worst an orphan blob, which
 //! [`Store::sweep_orphans`] collects.
+//!
+//! Multipart uploads follow the same protocol per part; completing one commits an entry whose
+//! segments are the parts' blobs, so no data is copied. APPEND Object adds a segment to an
+//! appendable object the same way.
 
 pub mod blob;
 pub mod hash;
@@ -20,10 +24,11 @@ mod store;
 pub mod testing;
 
 pub use blob::{BlobStore, ByteStream, FsBlobs};
-pub use hash::{crc64, crc64_combine, BlobDigest, DigestHandle, HashingStream};
-pub use list::{list, ListPage, ListQuery};
+pub use hash::{crc64, crc64_combine, BlobDigest, Crc64Concat, DigestHandle, HashingStream};
+pub use list::{list, list_uploads, ListPage, ListQuery, UploadPage, UploadQuery};
 pub use meta::{
-    BucketRecord, ContentHeaders, MetaStore, ObjectAttrs, ObjectRecord, RedbMeta, ScanFrom, Segment,
+    BucketRecord, Completed, ContentHeaders, MetaStore, ObjectAttrs, ObjectRecord, PartRecord,
+    RedbMeta, ScanFrom, Segment, UploadRecord, UploadsFrom,
 };
 pub use store::{PutResult, Store};
 
@@ -40,6 +45,20 @@ pub enum StoreError {
     NoSuchKey,
     #[error("content MD5 does not match the body")]
     BadDigest,
+    #[error("multipart upload does not exist")]
+    NoSuchUpload,
+    /// A part a completion names is not (or no longer) the upload's part of that number.
+    #[error("a part of the upload changed while it was being completed")]
+    InvalidPart,
+    /// An append to an object that APPEND Object did not create.
+    #[error("object is not appendable")]
+    NotAppendable,
+    /// An append whose position is not the object's current length (0 for a new object).
+    #[error("append position is not the object's length {length}")]
+    PositionNotEqualToLength { length: u64 },
+    /// An appendable object reached the most appends or bytes it may hold.
+    #[error("appendable object is full: {0}")]
+    AppendLimit(&'static str),
     /// The body stream itself failed (client went away, a chunk signature did not verify, the
     /// body was longer or shorter than announced). The inner error is what the stream reported,
     /// so the protocol layer can recover its own error type with `downcast`.

@@ -1,12 +1,14 @@
-//! Listing with prefix, marker, delimiter and page size, built on [`MetaStore::scan_objects`].
+//! Listing with prefix, marker, delimiter and page size, built on the ordered scans of
+//! [`MetaStore`]: objects ([`list`]) and multipart uploads ([`list_uploads`]).
 //!
 //! One implementation of the S3/COS listing rules for every backend: a backend only has to
 //! scan its ordered index. Keys that roll up into a common prefix are skipped by restarting the
 //! scan just past the prefix, so each common prefix costs at most one batch of reads however
 //! many keys hide under it.
 
-use crate::meta::{MetaStore, ObjectRecord, ScanFrom};
+use crate::meta::{MetaStore, ObjectRecord, ScanFrom, UploadRecord, UploadsFrom};
 use crate::Result;
+use async_trait::async_trait;
 
 /// The batch size of the first scan and the cap it doubles up to.
 const MAX_BATCH: usize = 1000;
@@ -41,80 +43,257 @@ pub struct ListPage {
     pub next_marker: Option<String>,
 }
 
-/// Where the next scan starts: an owned [`ScanFrom`], or nothing left to scan.
-enum Cursor {
-    Start,
-    After(String),
-    AtLeast(String),
-    End,
+/// What to list of the multipart uploads in progress: the parameters of List Multipart Uploads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UploadQuery {
+    pub prefix: String,
+    /// As in [`ListQuery::delimiter`].
+    pub delimiter: Option<String>,
+    /// Start after this key: past all its uploads, or, with `upload_id_marker`, after that
+    /// upload of it. A key marker naming a common prefix skips the prefix.
+    pub key_marker: Option<String>,
+    /// Ignored without `key_marker`, as COS and S3 do.
+    pub upload_id_marker: Option<String>,
+    /// Entries (uploads plus common prefixes) per page.
+    pub max_uploads: usize,
 }
 
-impl Cursor {
-    fn scan_from(&self) -> Option<ScanFrom<'_>> {
-        match self {
-            Cursor::Start => Some(ScanFrom::Start),
-            Cursor::After(k) => Some(ScanFrom::After(k)),
-            Cursor::AtLeast(k) => Some(ScanFrom::AtLeast(k)),
-            Cursor::End => None,
-        }
-    }
+/// One page of the uploads in progress.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UploadPage {
+    /// Uploads ordered by key, then upload id.
+    pub uploads: Vec<UploadRecord>,
+    pub common_prefixes: Vec<String>,
+    pub is_truncated: bool,
+    /// Set only when truncated: the last key (or common prefix) returned and, after an
+    /// upload, its id; pass them back as the markers to get the next page.
+    pub next_key_marker: Option<String>,
+    pub next_upload_id_marker: Option<String>,
 }
 
 /// Lists one page of `bucket`. See [`ListQuery`] for the rules.
 pub async fn list(meta: &dyn MetaStore, bucket: &str, q: &ListQuery) -> Result<ListPage> {
-    let mut page = ListPage::default();
-    if q.max_keys == 0 {
-        return Ok(page);
-    }
-    let prefix = q.prefix.as_str();
     let delimiter = q.delimiter.as_deref().filter(|d| !d.is_empty());
-    let mut cursor = match q.after.as_deref() {
+    let start = match q.after.as_deref() {
         None => Cursor::Start,
-        Some(after) if common_prefix(after, prefix, delimiter) == Some(after) => skip_past(after),
-        Some(after) => Cursor::After(after.to_owned()),
+        Some(after) if common_prefix(after, &q.prefix, delimiter) == Some(after) => {
+            skip_past(after)
+        }
+        Some(after) => Cursor::AfterKey(after.to_owned()),
     };
+    let index = Objects { meta, bucket };
+    let w = walk(&index, &q.prefix, delimiter, start, q.max_keys).await?;
+    let next_marker = match (w.truncated, w.last_was_prefix) {
+        (false, _) => None,
+        (true, true) => w.common_prefixes.last().cloned(),
+        (true, false) => w.rows.last().map(|(k, _)| k.clone()),
+    };
+    Ok(ListPage {
+        objects: w.rows,
+        common_prefixes: w.common_prefixes,
+        is_truncated: w.truncated,
+        next_marker,
+    })
+}
+
+/// Lists one page of the uploads in progress in `bucket`. See [`UploadQuery`] for the rules.
+pub async fn list_uploads(
+    meta: &dyn MetaStore,
+    bucket: &str,
+    q: &UploadQuery,
+) -> Result<UploadPage> {
+    let delimiter = q.delimiter.as_deref().filter(|d| !d.is_empty());
+    let upload_id = q.upload_id_marker.as_deref().filter(|u| !u.is_empty());
+    let start = match (q.key_marker.as_deref().filter(|k| !k.is_empty()), upload_id) {
+        (None, _) => Cursor::Start,
+        (Some(key), _) if common_prefix(key, &q.prefix, delimiter) == Some(key) => skip_past(key),
+        (Some(key), Some(id)) => Cursor::After((key.to_owned(), id.to_owned())),
+        (Some(key), None) => Cursor::AfterKey(key.to_owned()),
+    };
+    let index = Uploads { meta, bucket };
+    let w = walk(&index, &q.prefix, delimiter, start, q.max_uploads).await?;
+    let (next_key_marker, next_upload_id_marker) = match (w.truncated, w.last_was_prefix) {
+        (false, _) => (None, None),
+        (true, true) => (w.common_prefixes.last().cloned(), None),
+        (true, false) => match w.rows.last() {
+            Some(u) => (Some(u.key.clone()), Some(u.upload_id.clone())),
+            None => (None, None),
+        },
+    };
+    Ok(UploadPage {
+        uploads: w.rows,
+        common_prefixes: w.common_prefixes,
+        is_truncated: w.truncated,
+        next_key_marker,
+        next_upload_id_marker,
+    })
+}
+
+/// Where the next scan starts, or nothing left to scan.
+enum Cursor<P> {
+    Start,
+    /// At the first row of this key or after it.
+    AtKey(String),
+    /// Past every row of this key.
+    AfterKey(String),
+    /// Strictly after this row.
+    After(P),
+    End,
+}
+
+/// An ordered index a listing walks; rows are ordered by key first.
+#[async_trait]
+trait Index: Sync {
+    type Row: Send;
+    /// Where a row is, so that a scan can continue strictly after it.
+    type Pos: Send + Sync;
+    fn key(row: &Self::Row) -> &str;
+    fn pos(row: &Self::Row) -> Self::Pos;
+    /// Up to `limit` rows whose key starts with `prefix`, from `from` (never [`Cursor::End`]).
+    async fn scan(
+        &self,
+        prefix: &str,
+        from: &Cursor<Self::Pos>,
+        limit: usize,
+    ) -> Result<Vec<Self::Row>>;
+}
+
+struct Objects<'a> {
+    meta: &'a dyn MetaStore,
+    bucket: &'a str,
+}
+
+#[async_trait]
+impl Index for Objects<'_> {
+    type Row = (String, ObjectRecord);
+    type Pos = String;
+
+    fn key(row: &Self::Row) -> &str {
+        &row.0
+    }
+
+    fn pos(row: &Self::Row) -> String {
+        row.0.clone()
+    }
+
+    async fn scan(
+        &self,
+        prefix: &str,
+        from: &Cursor<String>,
+        limit: usize,
+    ) -> Result<Vec<Self::Row>> {
+        let from = match from {
+            Cursor::Start | Cursor::End => ScanFrom::Start,
+            Cursor::AtKey(k) => ScanFrom::AtLeast(k),
+            Cursor::AfterKey(k) | Cursor::After(k) => ScanFrom::After(k),
+        };
+        self.meta
+            .scan_objects(self.bucket, prefix, from, limit)
+            .await
+    }
+}
+
+struct Uploads<'a> {
+    meta: &'a dyn MetaStore,
+    bucket: &'a str,
+}
+
+#[async_trait]
+impl Index for Uploads<'_> {
+    type Row = UploadRecord;
+    /// (key, upload id)
+    type Pos = (String, String);
+
+    fn key(row: &UploadRecord) -> &str {
+        &row.key
+    }
+
+    fn pos(row: &UploadRecord) -> (String, String) {
+        (row.key.clone(), row.upload_id.clone())
+    }
+
+    async fn scan(
+        &self,
+        prefix: &str,
+        from: &Cursor<(String, String)>,
+        limit: usize,
+    ) -> Result<Vec<UploadRecord>> {
+        let from = match from {
+            Cursor::Start | Cursor::End => UploadsFrom::Start,
+            Cursor::AtKey(k) => UploadsFrom::AtKey(k),
+            Cursor::AfterKey(k) => UploadsFrom::AfterKey(k),
+            Cursor::After((key, upload_id)) => UploadsFrom::After { key, upload_id },
+        };
+        self.meta
+            .scan_uploads(self.bucket, prefix, from, limit)
+            .await
+    }
+}
+
+/// What a walk found: rows and common prefixes in order, at most `max` together.
+struct Walked<R> {
+    rows: Vec<R>,
+    common_prefixes: Vec<String>,
+    truncated: bool,
+    /// Whether the last entry is a common prefix (it decides the next marker).
+    last_was_prefix: bool,
+}
+
+/// Walks `index` from `start`, rolling keys up into common prefixes, until `max` entries.
+async fn walk<I: Index>(
+    index: &I,
+    prefix: &str,
+    delimiter: Option<&str>,
+    start: Cursor<I::Pos>,
+    max: usize,
+) -> Result<Walked<I::Row>> {
+    let mut out = Walked {
+        rows: Vec::new(),
+        common_prefixes: Vec::new(),
+        truncated: false,
+        last_was_prefix: false,
+    };
+    if max == 0 {
+        return Ok(out);
+    }
+    let mut cursor = start;
     let mut batch = MAX_BATCH;
     let mut count = 0;
-    let mut last_was_prefix = false;
-    while let Some(from) = cursor.scan_from() {
-        let limit = batch.min((q.max_keys - count).saturating_add(1));
-        let rows = meta.scan_objects(bucket, prefix, from, limit).await?;
+    while !matches!(cursor, Cursor::End) {
+        let limit = batch.min((max - count).saturating_add(1));
+        let rows = index.scan(prefix, &cursor, limit).await?;
         // A short batch was the end of the prefix's keys.
         let next = match rows.last() {
-            Some((key, _)) if rows.len() == limit => match common_prefix(key, prefix, delimiter) {
+            Some(row) if rows.len() == limit => match common_prefix(I::key(row), prefix, delimiter)
+            {
                 Some(cp) => skip_past(cp),
-                None => Cursor::After(key.clone()),
+                None => Cursor::After(I::pos(row)),
             },
             _ => Cursor::End,
         };
-        for (key, rec) in rows {
-            let cp = common_prefix(&key, prefix, delimiter);
-            if cp.is_some() && cp == page.common_prefixes.last().map(String::as_str) {
+        for row in rows {
+            let cp = common_prefix(I::key(&row), prefix, delimiter);
+            if cp.is_some() && cp == out.common_prefixes.last().map(String::as_str) {
                 continue;
             }
-            if count == q.max_keys {
-                page.is_truncated = true;
-                page.next_marker = if last_was_prefix {
-                    page.common_prefixes.last().cloned()
-                } else {
-                    page.objects.last().map(|(k, _)| k.clone())
-                };
-                return Ok(page);
+            if count == max {
+                out.truncated = true;
+                return Ok(out);
             }
             count += 1;
-            last_was_prefix = cp.is_some();
+            out.last_was_prefix = cp.is_some();
             match cp {
-                Some(cp) => page.common_prefixes.push(cp.to_owned()),
-                None => page.objects.push((key, rec)),
+                Some(cp) => out.common_prefixes.push(cp.to_owned()),
+                None => out.rows.push(row),
             }
         }
         batch = match next {
-            Cursor::AtLeast(_) => MIN_BATCH,
+            Cursor::AtKey(_) => MIN_BATCH,
             _ => (batch * 2).min(MAX_BATCH),
         };
         cursor = next;
     }
-    Ok(page)
+    Ok(out)
 }
 
 /// The common prefix `key` rolls up into: `prefix` plus the rest of the key up to and
@@ -126,8 +305,8 @@ fn common_prefix<'k>(key: &'k str, prefix: &str, delimiter: Option<&str>) -> Opt
 }
 
 /// A cursor just past every key that starts with `cp`.
-fn skip_past(cp: &str) -> Cursor {
-    successor(cp).map_or(Cursor::End, Cursor::AtLeast)
+fn skip_past<P>(cp: &str) -> Cursor<P> {
+    successor(cp).map_or(Cursor::End, Cursor::AtKey)
 }
 
 /// The least string above every string that starts with `s`, if there is one.
@@ -152,7 +331,7 @@ fn successor(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::{BucketRecord, ObjectAttrs};
+    use crate::meta::{BucketRecord, Completed, ObjectAttrs, PartRecord};
     use crate::StoreError;
     use async_trait::async_trait;
     use std::collections::BTreeMap;
@@ -201,6 +380,15 @@ mod tests {
         ) -> Result<Option<ObjectRecord>> {
             unused()
         }
+        async fn replace_object(
+            &self,
+            _: &str,
+            _: &str,
+            _: Option<ObjectRecord>,
+            _: ObjectRecord,
+        ) -> Result<bool> {
+            unused()
+        }
         async fn delete_object(&self, _: &str, _: &str) -> Result<Option<ObjectRecord>> {
             unused()
         }
@@ -227,6 +415,52 @@ mod tests {
             self.rows_read.fetch_add(rows.len(), Ordering::Relaxed);
             Ok(rows)
         }
+        async fn create_upload(&self, _: &str, _: UploadRecord) -> Result<()> {
+            unused()
+        }
+        async fn get_upload(&self, _: &str, _: &str, _: &str) -> Result<Option<UploadRecord>> {
+            unused()
+        }
+        async fn put_part(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: PartRecord,
+        ) -> Result<Option<PartRecord>> {
+            unused()
+        }
+        async fn list_parts(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: u32,
+            _: usize,
+        ) -> Result<Vec<PartRecord>> {
+            unused()
+        }
+        async fn scan_uploads(
+            &self,
+            _: &str,
+            _: &str,
+            _: UploadsFrom<'_>,
+            _: usize,
+        ) -> Result<Vec<UploadRecord>> {
+            unused()
+        }
+        async fn abort_upload(&self, _: &str, _: &str, _: &str) -> Result<Vec<PartRecord>> {
+            unused()
+        }
+        async fn complete_upload(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: ObjectRecord,
+        ) -> Result<Completed> {
+            unused()
+        }
         async fn blob_in_use(&self, _: &str) -> Result<bool> {
             unused()
         }
@@ -241,6 +475,7 @@ mod tests {
             modified_ms: 0,
             attrs: ObjectAttrs::default(),
             version_id: None,
+            appendable: false,
         };
         Index {
             keys: keys

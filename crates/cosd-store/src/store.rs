@@ -1,14 +1,20 @@
 //! [`Store`]: one metadata store plus one blob store, and the write protocol between them.
 
 use crate::blob::{BlobStore, ByteStream, FsBlobs};
-use crate::hash::HashingStream;
-use crate::meta::{MetaStore, ObjectAttrs, ObjectRecord, RedbMeta, Segment};
+use crate::hash::{crc64_combine, BlobDigest, Crc64Concat, HashingStream};
+use crate::meta::{
+    MetaStore, ObjectAttrs, ObjectRecord, PartRecord, RedbMeta, Segment, UploadRecord,
+};
 use crate::{Result, StoreError};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Most appends an appendable object takes: each adds a segment, and the entry holding them all
+/// is rewritten on every append, so the count is bounded like a multipart upload's parts.
+pub const MAX_APPENDS: usize = 10_000;
 
 /// The storage a server runs on. Cheap to clone; clones share the backends.
 #[derive(Clone)]
@@ -57,17 +63,7 @@ impl Store {
         if self.meta.get_bucket(bucket).await?.is_none() {
             return Err(StoreError::NoSuchBucket);
         }
-        let blob = uuid::Uuid::new_v4().simple().to_string();
-        let (hashing, digest) = HashingStream::new(body);
-        self.blobs.write(&blob, Box::pin(hashing)).await?;
-        let Some(digest) = digest.get() else {
-            self.discard(&blob).await;
-            return Err(io::Error::other("the blob store did not read the body to its end").into());
-        };
-        if expected_md5.is_some_and(|md5| md5 != digest.md5) {
-            self.discard(&blob).await;
-            return Err(StoreError::BadDigest);
-        }
+        let (blob, digest) = self.write_blob(body, expected_md5).await?;
         let record = ObjectRecord {
             segments: vec![Segment {
                 blob: blob.clone(),
@@ -79,6 +75,7 @@ impl Store {
             modified_ms: now_ms(),
             attrs,
             version_id: None,
+            appendable: false,
         };
         let replaced = match self.meta.put_object(bucket, key, record.clone()).await {
             Ok(replaced) => replaced,
@@ -91,6 +88,249 @@ impl Store {
             self.discard_all(old).await;
         }
         Ok(PutResult { record, replaced })
+    }
+
+    /// Streams `body` into a new blob while hashing it, and checks it against `expected_md5`.
+    /// Once this returns, the blob is durable; on any failure nothing is left behind.
+    async fn write_blob(
+        &self,
+        body: ByteStream,
+        expected_md5: Option<[u8; 16]>,
+    ) -> Result<(String, BlobDigest)> {
+        let blob = uuid::Uuid::new_v4().simple().to_string();
+        let (hashing, digest) = HashingStream::new(body);
+        self.blobs.write(&blob, Box::pin(hashing)).await?;
+        let Some(digest) = digest.get() else {
+            self.discard(&blob).await;
+            return Err(io::Error::other("the blob store did not read the body to its end").into());
+        };
+        if expected_md5.is_some_and(|md5| md5 != digest.md5) {
+            self.discard(&blob).await;
+            return Err(StoreError::BadDigest);
+        }
+        Ok((blob, digest))
+    }
+
+    /// Starts a multipart upload of `key`. The id is 128 random bits behind the initiation
+    /// time, so it cannot be guessed and a key's uploads list oldest first.
+    pub async fn create_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        attrs: ObjectAttrs,
+        initiator: &str,
+    ) -> Result<UploadRecord> {
+        let initiated_ms = now_ms();
+        let upload = UploadRecord {
+            key: key.to_owned(),
+            upload_id: format!("{initiated_ms:013}{}", uuid::Uuid::new_v4().simple()),
+            attrs,
+            initiator: initiator.to_owned(),
+            initiated_ms,
+        };
+        self.meta.create_upload(bucket, upload.clone()).await?;
+        Ok(upload)
+    }
+
+    /// Stores `body` as part `number` of an upload, replacing a part of the same number.
+    ///
+    /// The write protocol of [`Store::put_object`]: the part's blob is durable before the part
+    /// is recorded, and the replaced part's blob is deleted after.
+    pub async fn upload_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        body: ByteStream,
+        expected_md5: Option<[u8; 16]>,
+    ) -> Result<PartRecord> {
+        // Checked first so a part of an unknown upload writes no blob; checked again at commit.
+        if self
+            .meta
+            .get_upload(bucket, key, upload_id)
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::NoSuchUpload);
+        }
+        let (blob, digest) = self.write_blob(body, expected_md5).await?;
+        let part = PartRecord {
+            number,
+            blob,
+            size: digest.size,
+            etag: hex::encode(digest.md5),
+            crc64: digest.crc64,
+            modified_ms: now_ms(),
+        };
+        match self
+            .meta
+            .put_part(bucket, key, upload_id, part.clone())
+            .await
+        {
+            Ok(replaced) => {
+                if let Some(old) = replaced {
+                    self.discard(&old.blob).await;
+                }
+                Ok(part)
+            }
+            Err(e) => {
+                self.discard(&part.blob).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Every part of an upload, in ascending order (at most 10,000 for a COS client).
+    pub async fn all_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<PartRecord>> {
+        const PAGE: usize = 1000;
+        let mut parts: Vec<PartRecord> = Vec::new();
+        loop {
+            let after = parts.last().map_or(0, |p| p.number);
+            let page = self
+                .meta
+                .list_parts(bucket, key, upload_id, after, PAGE)
+                .await?;
+            let done = page.len() < PAGE;
+            parts.extend(page);
+            if done {
+                return Ok(parts);
+            }
+        }
+    }
+
+    /// Completes an upload as the object made of `parts` (chosen and checked by the caller),
+    /// in this order. The entry points at the parts' blobs, so no data is copied; its ETag is
+    /// the multipart ETag and its CRC-64 is combined from the parts' without reading them.
+    /// Blobs of parts left out, and of the replaced object, are deleted after the commit.
+    pub async fn complete_upload(
+        &self,
+        bucket: &str,
+        upload: &UploadRecord,
+        parts: Vec<PartRecord>,
+    ) -> Result<PutResult> {
+        // Parts of many different sizes make the CRC combination cost up to seconds of CPU
+        // (equal sizes share one operator): keep it off the async workers.
+        let (parts, etag, crc64) = tokio::task::spawn_blocking(move || {
+            let etag = multipart_etag(&parts);
+            let mut crc64 = Crc64Concat::default();
+            for p in &parts {
+                crc64.push(p.crc64, p.size);
+            }
+            (parts, etag, crc64.value())
+        })
+        .await
+        .map_err(|e| StoreError::Meta(format!("combining the parts' digests failed: {e}")))?;
+        let size = parts.iter().map(|p| p.size).sum();
+        let record = ObjectRecord {
+            segments: parts
+                .into_iter()
+                .map(|p| Segment {
+                    blob: p.blob,
+                    size: p.size,
+                })
+                .collect(),
+            size,
+            etag: etag?,
+            crc64,
+            modified_ms: now_ms(),
+            attrs: upload.attrs.clone(),
+            version_id: None,
+            appendable: false,
+        };
+        let done = self
+            .meta
+            .complete_upload(bucket, &upload.key, &upload.upload_id, record.clone())
+            .await?;
+        for part in &done.unused {
+            self.discard(&part.blob).await;
+        }
+        if let Some(old) = &done.replaced {
+            self.discard_all(old).await;
+        }
+        Ok(PutResult {
+            record,
+            replaced: done.replaced,
+        })
+    }
+
+    /// Aborts an upload: its record and parts go in one commit, then the parts' blobs.
+    pub async fn abort_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
+        for part in self.meta.abort_upload(bucket, key, upload_id).await? {
+            self.discard(&part.blob).await;
+        }
+        Ok(())
+    }
+
+    /// APPEND Object: adds `body` at `position` of the appendable object `key`, creating it
+    /// (with `attrs`) at position 0. The bytes go into a new blob that becomes one more segment;
+    /// earlier data is never rewritten, and the CRC-64 is combined rather than recomputed.
+    ///
+    /// The ETag cannot be the MD5 of the whole content without re-reading it, so it chains the
+    /// appends' MD5s: after appends `a1..an` it is `hex(h_n)-n` with `h_1 = md5(a1)` and
+    /// `h_k = md5(h_(k-1) ‖ md5(a_k))`. It changes with every append, and its `-n` tells
+    /// clients, as for a multipart ETag, that it is not the content's MD5.
+    pub async fn append_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        position: u64,
+        body: ByteStream,
+        expected_md5: Option<[u8; 16]>,
+        attrs: ObjectAttrs,
+    ) -> Result<ObjectRecord> {
+        let current = self.meta.get_object(bucket, key).await?;
+        check_append(current.as_ref(), position)?;
+        if current.is_none() && self.meta.get_bucket(bucket).await?.is_none() {
+            return Err(StoreError::NoSuchBucket);
+        }
+        let (blob, digest) = self.write_blob(body, expected_md5).await?;
+        let record = match &current {
+            // Appending nothing changes nothing.
+            Some(rec) if digest.size == 0 => {
+                self.discard(&blob).await;
+                return Ok(rec.clone());
+            }
+            Some(rec) => appended(rec, blob.clone(), &digest),
+            None => ObjectRecord {
+                segments: vec![Segment {
+                    blob: blob.clone(),
+                    size: digest.size,
+                }],
+                size: digest.size,
+                etag: append_etag(None, &digest.md5, 1),
+                crc64: digest.crc64,
+                modified_ms: now_ms(),
+                attrs,
+                version_id: None,
+                appendable: true,
+            },
+        };
+        match self
+            .meta
+            .replace_object(bucket, key, current, record.clone())
+            .await
+        {
+            Ok(true) => Ok(record),
+            Ok(false) => {
+                // Another write got there first: report against what it left.
+                self.discard(&blob).await;
+                let now = self.meta.get_object(bucket, key).await?;
+                check_append(now.as_ref(), position)?;
+                Err(StoreError::PositionNotEqualToLength {
+                    length: now.map_or(0, |r| r.size),
+                })
+            }
+            Err(e) => {
+                self.discard(&blob).await;
+                Err(e)
+            }
+        }
     }
 
     /// Streams `len` bytes of the object starting at `offset`, across its segments.
@@ -180,6 +420,69 @@ impl Store {
     }
 }
 
+/// Whether an append at `position` may extend `current`.
+fn check_append(current: Option<&ObjectRecord>, position: u64) -> Result<()> {
+    let length = match current {
+        Some(rec) if !rec.appendable => return Err(StoreError::NotAppendable),
+        Some(rec) if rec.segments.len() >= MAX_APPENDS => {
+            return Err(StoreError::AppendLimit(
+                "it already holds the most appends allowed",
+            ))
+        }
+        Some(rec) => rec.size,
+        None => 0,
+    };
+    if position != length {
+        return Err(StoreError::PositionNotEqualToLength { length });
+    }
+    Ok(())
+}
+
+/// `rec` with one more segment, as a successful append leaves it.
+fn appended(rec: &ObjectRecord, blob: String, digest: &BlobDigest) -> ObjectRecord {
+    let mut next = rec.clone();
+    next.segments.push(Segment {
+        blob,
+        size: digest.size,
+    });
+    next.size += digest.size;
+    next.crc64 = crc64_combine(rec.crc64, digest.crc64, digest.size);
+    next.etag = append_etag(Some(&rec.etag), &digest.md5, next.segments.len());
+    next.modified_ms = now_ms();
+    next
+}
+
+/// The ETag of an appendable object after its `n`th append (see [`Store::append_object`]).
+fn append_etag(previous: Option<&str>, md5: &[u8; 16], n: usize) -> String {
+    use md5::{Digest, Md5};
+    let chained: [u8; 16] = match previous {
+        None => *md5,
+        Some(etag) => {
+            let mut prev = [0u8; 16];
+            // Only ever our own `hex-n` form; a foreign value simply chains from zeros.
+            let _ = hex::decode_to_slice(etag.split('-').next().unwrap_or(""), &mut prev);
+            let mut h = Md5::new();
+            h.update(prev);
+            h.update(md5);
+            h.finalize().into()
+        }
+    };
+    format!("{}-{n}", hex::encode(chained))
+}
+
+/// The ETag of a completed multipart upload: the MD5 of the parts' binary MD5s, then `-n`.
+pub(crate) fn multipart_etag(parts: &[PartRecord]) -> Result<String> {
+    use md5::{Digest, Md5};
+    let mut h = Md5::new();
+    for part in parts {
+        let mut md5 = [0u8; 16];
+        hex::decode_to_slice(&part.etag, &mut md5)
+            .map_err(|_| StoreError::Meta(format!("part {} has a malformed ETag", part.number)))?;
+        h.update(md5);
+    }
+    Ok(format!("{}-{}", hex::encode(h.finalize()), parts.len()))
+}
+
 /// The (blob, offset, length) reads that cover `[offset, offset + len)` of `segments`.
 fn pieces(segments: &[Segment], offset: u64, len: u64) -> Vec<(String, u64, u64)> {
     let end = offset + len;
@@ -233,6 +536,50 @@ mod tests {
         assert_eq!(p(3, 4), vec![("b".into(), 0, 4)]);
         assert_eq!(p(8, 1), vec![("c".into(), 1, 1)]);
         assert_eq!(p(5, 0), vec![]);
+    }
+
+    fn part(number: u32, data: &[u8]) -> PartRecord {
+        use md5::{Digest, Md5};
+        PartRecord {
+            number,
+            blob: format!("b{number}"),
+            size: data.len() as u64,
+            etag: hex::encode(Md5::digest(data)),
+            crc64: crate::crc64(data),
+            modified_ms: 0,
+        }
+    }
+
+    #[test]
+    fn multipart_etag_is_the_md5_of_the_part_md5s() {
+        use md5::{Digest, Md5};
+        let parts = [part(1, b"a"), part(2, b"b")];
+        let mut joined = hex::decode(&parts[0].etag).unwrap();
+        joined.extend(hex::decode(&parts[1].etag).unwrap());
+        let expected = format!("{}-2", hex::encode(Md5::digest(&joined)));
+        assert_eq!(multipart_etag(&parts).unwrap(), expected);
+        assert_eq!(
+            multipart_etag(&[part(1, b"hello")]).unwrap(),
+            format!("{}-1", hex::encode(Md5::digest(Md5::digest(b"hello"))))
+        );
+        let mut bad = part(1, b"a");
+        bad.etag = "zz".into();
+        assert!(multipart_etag(&[bad]).is_err());
+    }
+
+    #[test]
+    fn append_etags_chain_and_count() {
+        use md5::{Digest, Md5};
+        let m1: [u8; 16] = Md5::digest(b"one").into();
+        let m2: [u8; 16] = Md5::digest(b"two").into();
+        let first = append_etag(None, &m1, 1);
+        assert_eq!(first, format!("{}-1", hex::encode(m1)));
+        let mut chained = m1.to_vec();
+        chained.extend(m2);
+        assert_eq!(
+            append_etag(Some(&first), &m2, 2),
+            format!("{}-2", hex::encode(Md5::digest(&chained)))
+        );
     }
 
     #[tokio::test]

@@ -5,8 +5,11 @@
 //!
 //! It panics on the first violation, like any test.
 
-use crate::list::{list, ListQuery};
-use crate::meta::{BucketRecord, ContentHeaders, ObjectAttrs, ObjectRecord, ScanFrom, Segment};
+use crate::list::{list, list_uploads, ListQuery, UploadQuery};
+use crate::meta::{
+    BucketRecord, ContentHeaders, ObjectAttrs, ObjectRecord, PartRecord, ScanFrom, Segment,
+    UploadRecord, UploadsFrom,
+};
 use crate::{ByteStream, Store, StoreError};
 use bytes::Bytes;
 use futures_util::{stream, TryStreamExt};
@@ -26,15 +29,19 @@ pub async fn conformance(store: &Store) {
     copy(store).await;
     ranged_reads_across_segments(store).await;
     listing(store).await;
+    multipart(store).await;
+    upload_listing(store).await;
+    append(store).await;
     sweep(store).await;
 }
 
 /// Everything a store holds that the suite can enumerate: each bucket with its `cors`
-/// configuration and its objects with their content.
+/// configuration, its objects with their content, and its uploads in progress with their parts.
 pub type Snapshot = Vec<(
     BucketRecord,
     Option<Vec<u8>>,
     Vec<(String, ObjectRecord, Vec<u8>)>,
+    Vec<(UploadRecord, Vec<PartRecord>)>,
 )>;
 
 /// Reads back the whole store (see [`Snapshot`]).
@@ -55,7 +62,23 @@ pub async fn snapshot(store: &Store) -> Snapshot {
             let content = read_all(store, &rec, 0, rec.size).await;
             objects.push((key, rec, content));
         }
-        out.push((b, cors, objects));
+        let q = UploadQuery {
+            max_uploads: usize::MAX,
+            ..UploadQuery::default()
+        };
+        let mut uploads = Vec::new();
+        for up in list_uploads(store.meta.as_ref(), &b.name, &q)
+            .await
+            .unwrap()
+            .uploads
+        {
+            let parts = store
+                .all_parts(&b.name, &up.key, &up.upload_id)
+                .await
+                .unwrap();
+            uploads.push((up, parts));
+        }
+        out.push((b, cors, objects, uploads));
     }
     out
 }
@@ -440,6 +463,7 @@ async fn ranged_reads_across_segments(store: &Store) {
         modified_ms: 1,
         attrs: attrs("application/octet-stream"),
         version_id: None,
+        appendable: false,
     };
     assert_eq!(
         store
@@ -519,6 +543,385 @@ async fn sweep(store: &Store) {
     expected.insert("orphannew".into());
     assert_eq!(all_blobs(store).await, expected);
     store.blobs.delete("orphannew").await.unwrap();
+}
+
+async fn part(store: &Store, b: &str, up: &UploadRecord, n: u32, data: &[u8]) -> PartRecord {
+    store
+        .upload_part(b, &up.key, &up.upload_id, n, body(&[data]), Some(md5(data)))
+        .await
+        .unwrap()
+}
+
+async fn multipart(store: &Store) {
+    let b = "alpha-1250000000";
+    let key = "big/日本 ?&.bin";
+    let before = all_blobs(store).await;
+    let unknown = store
+        .upload_part(b, key, "nope", 1, body(&[b"x"]), None)
+        .await;
+    assert!(matches!(unknown, Err(StoreError::NoSuchUpload)));
+    let missing = store
+        .create_upload("missing-1250000000", key, attrs("x/y"), "1")
+        .await;
+    assert!(matches!(missing, Err(StoreError::NoSuchBucket)));
+    assert_eq!(all_blobs(store).await, before);
+
+    let up = store
+        .create_upload(b, key, attrs("video/mp4"), "100000001")
+        .await
+        .unwrap();
+    assert!(up.upload_id.len() >= 32 && up.upload_id.bytes().all(|c| c.is_ascii_alphanumeric()));
+    assert_eq!((up.key.as_str(), up.initiator.as_str()), (key, "100000001"));
+    let m = &store.meta;
+    assert_eq!(
+        m.get_upload(b, key, &up.upload_id).await.unwrap(),
+        Some(up.clone())
+    );
+    assert_eq!(m.get_upload(b, "other", &up.upload_id).await.unwrap(), None);
+    assert_eq!(m.get_upload(b, key, "a\0b").await.unwrap(), None);
+
+    // Out of order; part 2 replaced (its first blob goes at once).
+    let p3 = part(store, b, &up, 3, b"cc").await;
+    let p1 = part(store, b, &up, 1, b"aaaa").await;
+    let old2 = part(store, b, &up, 2, b"old").await;
+    let p2 = part(store, b, &up, 2, b"bbb").await;
+    assert_eq!((p2.size, p2.crc64), (3, crate::crc64(b"bbb")));
+    assert_eq!(p2.etag, hex::encode(md5(b"bbb")));
+    assert!(!all_blobs(store).await.contains(&old2.blob));
+    for p in [&p1, &p2, &p3] {
+        assert!(m.blob_in_use(&p.blob).await.unwrap(), "part {}", p.number);
+    }
+    // A part that fails its digest is not recorded and leaves no blob.
+    let blobs = all_blobs(store).await;
+    let bad = store
+        .upload_part(b, key, &up.upload_id, 4, body(&[b"dd"]), Some([0; 16]))
+        .await;
+    assert!(matches!(bad, Err(StoreError::BadDigest)));
+    assert_eq!(all_blobs(store).await, blobs);
+
+    let list = |after, limit| m.list_parts(b, key, &up.upload_id, after, limit);
+    assert_eq!(list(0, 2).await.unwrap(), [p1.clone(), p2.clone()]);
+    assert_eq!(list(2, 2).await.unwrap(), vec![p3.clone()]);
+    assert_eq!(list(1, 1000).await.unwrap(), [p2.clone(), p3.clone()]);
+    assert!(list(u32::MAX, 10).await.unwrap().is_empty());
+    assert_eq!(
+        store.all_parts(b, key, &up.upload_id).await.unwrap(),
+        [p1.clone(), p2.clone(), p3.clone()]
+    );
+    assert!(matches!(
+        m.list_parts(b, key, "nope", 0, 10).await,
+        Err(StoreError::NoSuchUpload)
+    ));
+
+    // A bucket holding only an upload in progress is not empty.
+    let other = "mpuonly-1250000000";
+    m.create_bucket(bucket(other)).await.unwrap();
+    let lone = store
+        .create_upload(other, "k", ObjectAttrs::default(), "1")
+        .await
+        .unwrap();
+    part(store, other, &lone, 1, b"p").await;
+    assert!(matches!(
+        m.delete_bucket(other).await,
+        Err(StoreError::BucketNotEmpty)
+    ));
+    store
+        .abort_upload(other, "k", &lone.upload_id)
+        .await
+        .unwrap();
+    m.delete_bucket(other).await.unwrap();
+
+    // Complete with parts 1 and 3: part 2 is dropped, the object points at the parts' blobs.
+    let replaced = put(store, b, key, b"previous").await;
+    let done = store
+        .complete_upload(b, &up, vec![p1.clone(), p3.clone()])
+        .await
+        .unwrap();
+    let rec = done.record;
+    assert_eq!(done.replaced, Some(replaced.clone()));
+    assert_eq!(rec.size, 6);
+    assert_eq!(rec.crc64, crate::crc64(b"aaaacc"));
+    assert_eq!(
+        rec.etag,
+        crate::store::multipart_etag(&[p1.clone(), p3.clone()]).unwrap()
+    );
+    assert_eq!(
+        rec.blob_ids().collect::<Vec<_>>(),
+        [p1.blob.as_str(), p3.blob.as_str()]
+    );
+    assert_eq!(rec.attrs, attrs("video/mp4"));
+    assert!(!rec.appendable);
+    assert_eq!(m.get_object(b, key).await.unwrap(), Some(rec.clone()));
+    assert_eq!(read_all(store, &rec, 0, 6).await, b"aaaacc");
+    assert_eq!(read_all(store, &rec, 3, 2).await, b"ac");
+    let blobs = all_blobs(store).await;
+    assert!(!blobs.contains(&p2.blob) && !blobs.contains(&replaced.segments[0].blob));
+    assert!(m.blob_in_use(&p1.blob).await.unwrap());
+    assert_eq!(m.get_upload(b, key, &up.upload_id).await.unwrap(), None);
+    let again = store.complete_upload(b, &up, vec![p1.clone()]).await;
+    assert!(matches!(again, Err(StoreError::NoSuchUpload)));
+    assert!(matches!(
+        store.abort_upload(b, key, &up.upload_id).await,
+        Err(StoreError::NoSuchUpload)
+    ));
+
+    // A completion naming a part that was replaced meanwhile changes nothing.
+    let up2 = store
+        .create_upload(b, "stale", ObjectAttrs::default(), "1")
+        .await
+        .unwrap();
+    let stale = part(store, b, &up2, 1, b"x").await;
+    let fresh = part(store, b, &up2, 1, b"y").await;
+    let failed = store.complete_upload(b, &up2, vec![stale]).await;
+    assert!(matches!(failed, Err(StoreError::InvalidPart)));
+    assert_eq!(m.get_object(b, "stale").await.unwrap(), None);
+    assert_eq!(
+        store.all_parts(b, "stale", &up2.upload_id).await.unwrap(),
+        vec![fresh.clone()]
+    );
+    // Abort removes the upload and its parts' blobs.
+    store
+        .abort_upload(b, "stale", &up2.upload_id)
+        .await
+        .unwrap();
+    assert!(!all_blobs(store).await.contains(&fresh.blob));
+    assert_eq!(
+        m.get_upload(b, "stale", &up2.upload_id).await.unwrap(),
+        None
+    );
+    let late = store
+        .upload_part(b, "stale", &up2.upload_id, 2, body(&[b"z"]), None)
+        .await;
+    assert!(matches!(late, Err(StoreError::NoSuchUpload)));
+
+    // Left in progress for the reopen check and the sweep (which must spare its part).
+    let pending = store
+        .create_upload(b, "pending", attrs("text/plain"), "1")
+        .await
+        .unwrap();
+    part(store, b, &pending, 7, b"pending part").await;
+    store.delete_object(b, key).await.unwrap();
+}
+
+async fn upload_listing(store: &Store) {
+    let b = "uploads-1250000000";
+    let m = &store.meta;
+    m.create_bucket(bucket(b)).await.unwrap();
+    let mut all = Vec::new();
+    for key in ["a/2", "a", "a\0z", "b", "a/1", "a", "c/x/y"] {
+        all.push(
+            store
+                .create_upload(b, key, ObjectAttrs::default(), "1")
+                .await
+                .unwrap(),
+        );
+    }
+    all.sort_by(|x, y| (&x.key, &x.upload_id).cmp(&(&y.key, &y.upload_id)));
+    let ids = |ups: &[UploadRecord]| -> Vec<(String, String)> {
+        ups.iter()
+            .map(|u| (u.key.clone(), u.upload_id.clone()))
+            .collect()
+    };
+    let scan = |prefix: &'static str, from: UploadsFrom<'static>, limit| async move {
+        ids(&m.scan_uploads(b, prefix, from, limit).await.unwrap())
+    };
+    assert_eq!(scan("", UploadsFrom::Start, 100).await, ids(&all));
+    assert_eq!(
+        all.iter().map(|u| u.key.as_str()).collect::<Vec<_>>(),
+        ["a", "a", "a\0z", "a/1", "a/2", "b", "c/x/y"]
+    );
+    assert_eq!(scan("", UploadsFrom::Start, 2).await, ids(&all[..2]));
+    assert_eq!(scan("a/", UploadsFrom::Start, 100).await, ids(&all[3..5]));
+    assert_eq!(
+        scan("", UploadsFrom::AfterKey("a"), 100).await,
+        ids(&all[2..])
+    );
+    assert_eq!(
+        scan("", UploadsFrom::AtKey("a/"), 100).await,
+        ids(&all[3..])
+    );
+    assert_eq!(
+        scan("a", UploadsFrom::AtKey("0"), 100).await,
+        ids(&all[..5])
+    );
+    let first = all[0].upload_id.clone();
+    let after = m
+        .scan_uploads(
+            b,
+            "",
+            UploadsFrom::After {
+                key: "a",
+                upload_id: &first,
+            },
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&after), ids(&all[1..]));
+    assert!(scan("d", UploadsFrom::Start, 100).await.is_empty());
+
+    // Listing pages, with and without a delimiter, reproduce the whole listing once.
+    for delimiter in ["", "/"] {
+        let mut seen = Vec::new();
+        let mut prefixes = Vec::new();
+        let mut q = UploadQuery {
+            delimiter: Some(delimiter.into()),
+            max_uploads: 2,
+            ..UploadQuery::default()
+        };
+        loop {
+            let page = list_uploads(m.as_ref(), b, &q).await.unwrap();
+            assert!(page.uploads.len() + page.common_prefixes.len() <= 2);
+            seen.extend(ids(&page.uploads));
+            prefixes.extend(page.common_prefixes);
+            if !page.is_truncated {
+                break;
+            }
+            q.key_marker = page.next_key_marker;
+            q.upload_id_marker = page.next_upload_id_marker;
+        }
+        if delimiter.is_empty() {
+            assert_eq!(seen, ids(&all));
+        } else {
+            assert_eq!(
+                seen,
+                ids(&[
+                    all[0].clone(),
+                    all[1].clone(),
+                    all[2].clone(),
+                    all[5].clone()
+                ])
+            );
+            assert_eq!(prefixes, ["a/", "c/"]);
+        }
+    }
+    // An upload-id marker without a key marker is ignored.
+    let q = UploadQuery {
+        upload_id_marker: Some(first),
+        max_uploads: 1000,
+        ..UploadQuery::default()
+    };
+    assert_eq!(
+        list_uploads(m.as_ref(), b, &q).await.unwrap().uploads.len(),
+        7
+    );
+    for up in &all {
+        store.abort_upload(b, &up.key, &up.upload_id).await.unwrap();
+    }
+    m.delete_bucket(b).await.unwrap();
+}
+
+async fn append(store: &Store) {
+    let b = "alpha-1250000000";
+    let key = "log.txt";
+    let app = |position: u64, data: &'static [u8]| {
+        store.append_object(b, key, position, body(&[data]), None, attrs("text/log"))
+    };
+    assert!(matches!(
+        app(5, b"x").await,
+        Err(StoreError::PositionNotEqualToLength { length: 0 })
+    ));
+    let r1 = app(0, b"hello ").await.unwrap();
+    assert!(r1.appendable);
+    assert_eq!((r1.size, r1.crc64), (6, crate::crc64(b"hello ")));
+    assert_eq!(r1.etag, format!("{}-1", hex::encode(md5(b"hello "))));
+    assert_eq!(r1.attrs, attrs("text/log"));
+    let r2 = store
+        .append_object(
+            b,
+            key,
+            6,
+            body(&[b"wor", b"ld"]),
+            Some(md5(b"world")),
+            attrs("x/ignored"),
+        )
+        .await
+        .unwrap();
+    assert_eq!((r2.size, r2.segments.len()), (11, 2));
+    assert_eq!(r2.crc64, crate::crc64(b"hello world"));
+    assert!(r2.etag.ends_with("-2") && r2.etag != r1.etag);
+    assert_eq!(
+        r2.attrs,
+        attrs("text/log"),
+        "later appends keep the attributes"
+    );
+    assert_eq!(
+        r2.segments[0], r1.segments[0],
+        "earlier data is not rewritten"
+    );
+    assert_eq!(m_get(store, b, key).await, Some(r2.clone()));
+    assert_eq!(read_all(store, &r2, 0, 11).await, b"hello world");
+    let blobs = all_blobs(store).await;
+    assert!(matches!(
+        app(6, b"again").await,
+        Err(StoreError::PositionNotEqualToLength { length: 11 })
+    ));
+    let bad = store
+        .append_object(
+            b,
+            key,
+            11,
+            body(&[b"!"]),
+            Some([0; 16]),
+            ObjectAttrs::default(),
+        )
+        .await;
+    assert!(matches!(bad, Err(StoreError::BadDigest)));
+    assert_eq!(
+        app(11, b"").await.unwrap(),
+        r2,
+        "an empty append changes nothing"
+    );
+    assert_eq!(all_blobs(store).await, blobs);
+    assert_eq!(m_get(store, b, key).await, Some(r2.clone()));
+
+    // A PUT makes the object normal; a normal object cannot be appended to.
+    let normal = put(store, b, key, b"plain").await;
+    assert!(!normal.appendable);
+    assert!(matches!(app(5, b"x").await, Err(StoreError::NotAppendable)));
+    assert!(matches!(
+        store
+            .append_object(
+                "missing-1250000000",
+                "k",
+                0,
+                body(&[b"x"]),
+                None,
+                ObjectAttrs::default()
+            )
+            .await,
+        Err(StoreError::NoSuchBucket)
+    ));
+    store.delete_object(b, key).await.unwrap();
+
+    // The compare-and-swap under appends.
+    let m = &store.meta;
+    let rec = |etag: &str| ObjectRecord {
+        segments: vec![],
+        size: 0,
+        etag: etag.into(),
+        crc64: 0,
+        modified_ms: 1,
+        attrs: ObjectAttrs::default(),
+        version_id: None,
+        appendable: true,
+    };
+    assert!(m.replace_object(b, "cas", None, rec("one")).await.unwrap());
+    assert!(!m.replace_object(b, "cas", None, rec("two")).await.unwrap());
+    assert!(!m
+        .replace_object(b, "cas", Some(rec("zzz")), rec("two"))
+        .await
+        .unwrap());
+    assert!(m
+        .replace_object(b, "cas", Some(rec("one")), rec("two"))
+        .await
+        .unwrap());
+    assert_eq!(m_get(store, b, "cas").await, Some(rec("two")));
+    store.delete_object(b, "cas").await.unwrap();
+}
+
+async fn m_get(store: &Store, b: &str, key: &str) -> Option<ObjectRecord> {
+    store.meta.get_object(b, key).await.unwrap()
 }
 
 fn md5(data: &[u8]) -> [u8; 16] {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{cos_signed, send, Request, Response, Server};
+use common::{cos_signed, create_bucket, send, Request, Response, Server};
 
 const BUCKET: &str = "examplebucket-1250000000";
 const HOST: &str = "examplebucket-1250000000.cos.ap-beijing.myqcloud.com";
@@ -36,15 +36,7 @@ const SEED_RULES: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 
 async fn setup(server: &Server, rules: &str) {
     let s = server;
-    assert_eq!(
-        send(
-            s.addr,
-            cos_signed(s, "PUT", &format!("/{BUCKET}"), &[], &[])
-        )
-        .await
-        .status,
-        200
-    );
+    create_bucket(s, BUCKET).await;
     let put = send(
         s.addr,
         cos_signed(

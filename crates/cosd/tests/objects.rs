@@ -2,20 +2,11 @@
 
 mod common;
 
-use common::{cos_signed, send, Server};
+use common::{cos_signed, create_bucket, send, Server};
 use md5::{Digest, Md5};
 use std::io::Write;
 
 const BUCKET: &str = "photos-1250000000";
-
-async fn create_bucket(server: &Server, bucket: &str) {
-    let resp = send(
-        server.addr,
-        cos_signed(server, "PUT", &format!("/{bucket}"), &[], &[]),
-    )
-    .await;
-    assert_eq!(resp.status, 200, "{}", resp.text());
-}
 
 #[tokio::test]
 async fn bucket_lifecycle() {
@@ -244,11 +235,13 @@ async fn put_get_head_with_metadata_ranges_and_conditions() {
 
 #[tokio::test]
 async fn keys_never_become_paths() {
-    let server = Server::start();
+    // The data directory sits two levels inside a private root, so a key that escaped through
+    // `..` would land in a directory whose exact contents this test knows.
+    let root = tempfile::tempdir().unwrap();
+    let data_dir = root.path().join("a").join("data");
+    let server = Server::start_on(&data_dir, &[]);
     let s = &server;
     create_bucket(s, BUCKET).await;
-    let outside = s.data_dir.parent().unwrap().to_path_buf();
-    let before = count_entries(&outside);
     for key in ["../../escape", "../blobs/x", "/abs", "a/../../../b"] {
         let path = format!("/{BUCKET}/{key}");
         let put = send(
@@ -261,8 +254,13 @@ async fn keys_never_become_paths() {
         assert_eq!(get.text(), key);
     }
     assert_eq!(
-        count_entries(&outside),
-        before,
+        entries(root.path()),
+        ["a"],
+        "nothing was written outside the data directory"
+    );
+    assert_eq!(
+        entries(&root.path().join("a")),
+        ["data"],
         "nothing was written outside the data directory"
     );
 }
@@ -369,6 +367,50 @@ fn base64_md5(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(Md5::digest(data))
 }
 
-fn count_entries(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn announced_checksums_are_verified() {
+    let server = Server::start();
+    let s = &server;
+    create_bucket(s, BUCKET).await;
+    // CRC-32 check value of "123456789", as S3 clients encode it.
+    let good = cos_signed(
+        s,
+        "PUT",
+        &format!("/{BUCKET}/ok"),
+        &[],
+        &[("x-amz-checksum-crc32", "y/Q5Jg==")],
+    )
+    .body("123456789");
+    assert_eq!(send(s.addr, good).await.status, 200);
+    let bad = cos_signed(
+        s,
+        "PUT",
+        &format!("/{BUCKET}/bad"),
+        &[],
+        &[("x-amz-checksum-crc32", "y/Q5Jg==")],
+    )
+    .body("123456780");
+    let resp = send(s.addr, bad).await;
+    assert_eq!(
+        (resp.status, resp.xml("Code").as_deref()),
+        (400, Some("BadDigest"))
+    );
+    let absent = send(
+        s.addr,
+        cos_signed(s, "HEAD", &format!("/{BUCKET}/bad"), &[], &[]),
+    )
+    .await;
+    assert_eq!(
+        absent.status, 404,
+        "a body that does not match its checksum is not stored"
+    );
 }

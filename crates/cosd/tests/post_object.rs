@@ -4,7 +4,7 @@
 mod common;
 
 use base64::Engine;
-use common::{cos_signed, now_secs, send, Request, Server, SECRET_ID, SECRET_KEY};
+use common::{cos_signed, create_bucket, now_secs, send, Request, Server, SECRET_ID, SECRET_KEY};
 use cosd_api::auth::post_policy;
 use md5::{Digest, Md5};
 
@@ -130,15 +130,6 @@ fn cos_form_with(
         .field("q-signature", signature.unwrap_or(&computed))
 }
 
-async fn create_bucket(s: &Server) {
-    let resp = send(
-        s.addr,
-        cos_signed(s, "PUT", &format!("/{BUCKET}"), &[], &[]),
-    )
-    .await;
-    assert_eq!(resp.status, 200, "{}", resp.text());
-}
-
 async fn get(s: &Server, key: &str) -> common::Response {
     send(
         s.addr,
@@ -155,7 +146,7 @@ fn etag_of(data: &[u8]) -> String {
 async fn cos_signed_form_uploads_with_metadata_and_filename() {
     let server = Server::start();
     let s = &server;
-    create_bucket(s).await;
+    create_bucket(s, BUCKET).await;
     // Several MiB, so the file crosses many reads of the body.
     let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
     let md5 = base64(&Md5::digest(&data));
@@ -211,7 +202,7 @@ async fn cos_signed_form_uploads_with_metadata_and_filename() {
 async fn success_status_201_and_redirect() {
     let server = Server::start();
     let s = &server;
-    create_bucket(s).await;
+    create_bucket(s, BUCKET).await;
 
     let created = cos_form(
         &[("key", "a/b.txt"), ("success_action_status", "201")],
@@ -274,7 +265,7 @@ async fn success_status_201_and_redirect() {
 async fn content_length_range_violations_leave_nothing() {
     let server = Server::start();
     let s = &server;
-    create_bucket(s).await;
+    create_bucket(s, BUCKET).await;
     let form = |data: &[u8]| {
         cos_form(
             &[("key", "sized")],
@@ -308,7 +299,7 @@ async fn content_length_range_violations_leave_nothing() {
 async fn bad_signatures_expired_policies_and_extra_fields_are_refused() {
     let server = Server::start();
     let s = &server;
-    create_bucket(s).await;
+    create_bucket(s, BUCKET).await;
     let code = |resp: &common::Response| (resp.status, resp.xml("Code"));
 
     let tampered = cos_form_with(
@@ -397,7 +388,7 @@ async fn bad_signatures_expired_policies_and_extra_fields_are_refused() {
 async fn malformed_forms_are_refused() {
     let server = Server::start();
     let s = &server;
-    create_bucket(s).await;
+    create_bucket(s, BUCKET).await;
     let code = |resp: &common::Response| (resp.status, resp.xml("Code"));
 
     let no_file = cos_form(&[("key", "k")], &[r#"{"key": "k"}"#]);
@@ -468,7 +459,7 @@ async fn malformed_forms_are_refused() {
 async fn sigv4_signed_form_uploads() {
     let server = Server::start();
     let s = &server;
-    create_bucket(s).await;
+    create_bucket(s, BUCKET).await;
     let now = time::OffsetDateTime::now_utc();
     let amz_date = format!(
         "{:04}{:02}{:02}T{:02}{:02}{:02}Z",

@@ -18,7 +18,6 @@ use super::{
 };
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use cosd_store::ByteStream;
-use futures_util::{stream, StreamExt};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::time::SystemTime;
@@ -566,24 +565,12 @@ pub(crate) fn signing_key(secret_key: &str, date: &str, region: &str) -> [u8; 32
 /// a different hash fails the stream with `XAmzContentSHA256Mismatch` instead of ending it, so
 /// the consumer never sees a clean end of a body that does not match its signature.
 pub fn verify_payload_sha256(body: ByteStream, expected: [u8; 32]) -> ByteStream {
-    Box::pin(stream::unfold(
-        Some((body, Sha256::new())),
-        move |state| async move {
-            let (mut body, mut hasher) = state?;
-            match body.next().await {
-                Some(Ok(bytes)) => {
-                    hasher.update(&bytes);
-                    Some((Ok(bytes), Some((body, hasher))))
-                }
-                Some(Err(err)) => Some((Err(err), None)),
-                None if hasher.finalize()[..] == expected[..] => None,
-                None => Some((
-                    Err(ApiError::new(ErrorCode::XAmzContentSHA256Mismatch).into_io()),
-                    None,
-                )),
-            }
-        },
-    ))
+    crate::body::verify_at_end(
+        body,
+        Box::new(crate::body::DigestOf(Sha256::new())),
+        expected.to_vec(),
+        ApiError::new(ErrorCode::XAmzContentSHA256Mismatch),
+    )
 }
 
 /// A client's signing time, scope and key.
@@ -718,6 +705,7 @@ pub fn presign(
 mod tests {
     use super::*;
     use crate::auth::test_support::{at, body_in_pieces, read_body, Head, OneKey};
+    use futures_util::StreamExt;
 
     // AWS's published S3 SigV4 examples ("Examples: Signature Calculations in AWS Signature
     // Version 4", sig-v4-header-based-auth and sigv4-query-string-auth).

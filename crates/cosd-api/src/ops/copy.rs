@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::response::Reply;
 use crate::route::decode_path;
 use crate::xml;
-use cosd_store::ObjectAttrs;
+use cosd_store::{ObjectAttrs, ObjectRecord};
 
 /// Where a copy reads from.
 #[derive(Debug, PartialEq, Eq)]
@@ -46,8 +46,9 @@ pub fn parse_copy_source(value: &str) -> ApiResult<CopySource> {
     })
 }
 
-pub async fn copy(ctx: &Ctx<'_>) -> ApiResult<Reply> {
-    reject_unsupported(ctx.headers)?;
+/// Loads the source of a copy (PUT Object - Copy, Upload Part - Copy): it must belong to the
+/// caller, exist, and pass the `x-cos-copy-source-if-*` (or `x-amz-…`) conditions.
+pub(super) async fn load_source(ctx: &Ctx<'_>) -> ApiResult<(CopySource, ObjectRecord)> {
     let source = parse_copy_source(cos_or_amz(ctx.headers, "copy-source")?.unwrap_or_default())?;
     if source.version_id.as_deref().is_some_and(|v| v != "null") {
         return Err(ApiError::with_message(
@@ -84,6 +85,12 @@ pub async fn copy(ctx: &Ctx<'_>) -> ApiResult<Reply> {
     if evaluate_conditions(ctx.headers, prefix, &src)? != Condition::Proceed {
         return Err(ErrorCode::PreconditionFailed.into());
     }
+    Ok((source, src))
+}
+
+pub async fn copy(ctx: &Ctx<'_>) -> ApiResult<Reply> {
+    reject_unsupported(ctx.headers)?;
+    let (source, src) = load_source(ctx).await?;
     if src.size > MAX_PUT_BYTES {
         return Err(ApiError::with_message(ErrorCode::InvalidRequest, format!("The copy source is larger than the maximum allowable size for a copy source: {MAX_PUT_BYTES}.")));
     }

@@ -263,6 +263,10 @@ pub fn describe_object(reply: &mut Reply, rec: &ObjectRecord, dialect: Dialect) 
     for (name, value) in &rec.attrs.user_meta {
         reply.set_header(format!("{prefix}meta-{name}").as_str(), value);
     }
+    if rec.appendable {
+        reply.set_header("x-cos-object-type", "appendable");
+        reply.set_header("x-cos-next-append-position", rec.size.to_string());
+    }
     if rec.attrs.storage_class != "STANDARD" {
         reply.set_header(
             format!("{prefix}storage-class").as_str(),
@@ -389,6 +393,7 @@ mod tests {
             modified_ms,
             attrs: ObjectAttrs::default(),
             version_id: None,
+            appendable: false,
         }
     }
 

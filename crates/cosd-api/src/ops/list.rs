@@ -12,22 +12,28 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 pub const MAX_KEYS: usize = 1000;
 
 /// `encoding-type=url`: everything but unreserved characters and `/` is percent-encoded.
-const URL_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+pub(super) const URL_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
     .remove(b'~')
     .remove(b'/');
 
-/// The query parameters both versions share.
-struct Common<'a> {
-    prefix: &'a str,
-    delimiter: Option<&'a str>,
-    max_keys: usize,
+/// The query parameters listings share (both versions of GET Bucket, and the multipart
+/// listings, whose page size goes by another name).
+pub(super) struct Common<'a> {
+    pub prefix: &'a str,
+    pub delimiter: Option<&'a str>,
+    pub max_keys: usize,
     url_encode: bool,
 }
 
 fn common<'a>(ctx: &'a Ctx<'_>) -> ApiResult<Common<'a>> {
+    common_with(ctx, "max-keys")
+}
+
+/// The shared parameters, the page size given as `max_param` (`max-keys`, `max-uploads`, …).
+pub(super) fn common_with<'a>(ctx: &'a Ctx<'_>, max_param: &str) -> ApiResult<Common<'a>> {
     let q = &ctx.route.query;
     let delimiter = q.get("delimiter").filter(|d| !d.is_empty());
     if let Some(d) = delimiter {
@@ -35,14 +41,14 @@ fn common<'a>(ctx: &'a Ctx<'_>) -> ApiResult<Common<'a>> {
             return Err(ErrorCode::InvalidDelimiter.into());
         }
     }
-    let max_keys = match q.get("max-keys") {
+    let max_keys = match q.get(max_param) {
         None | Some("") => MAX_KEYS,
         Some(v) => v
             .parse::<usize>()
             .map_err(|_| {
                 ApiError::with_message(
                     ErrorCode::InvalidArgument,
-                    format!("max-keys must be a non-negative integer, not {v:?}."),
+                    format!("{max_param} must be a non-negative integer, not {v:?}."),
                 )
             })?
             .min(MAX_KEYS),
@@ -66,7 +72,7 @@ fn common<'a>(ctx: &'a Ctx<'_>) -> ApiResult<Common<'a>> {
 }
 
 impl Common<'_> {
-    fn encode(&self, s: &str) -> String {
+    pub(super) fn encode(&self, s: &str) -> String {
         if self.url_encode {
             utf8_percent_encode(s, URL_ENCODE).to_string()
         } else {
@@ -74,7 +80,7 @@ impl Common<'_> {
         }
     }
 
-    fn encoding_type(&self) -> Option<&'static str> {
+    pub(super) fn encoding_type(&self) -> Option<&'static str> {
         self.url_encode.then_some("url")
     }
 

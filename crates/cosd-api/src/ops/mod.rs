@@ -1,12 +1,15 @@
 //! Operations: one module per family. Each takes the routed, authenticated request context,
 //! calls the store and returns a [`Reply`].
 
+mod append;
 mod bucket;
 mod bucket_cors;
+mod checksum;
 mod copy;
 mod delete_multi;
 mod headers;
 mod list;
+mod multipart;
 mod object;
 pub mod post_object;
 mod service;
@@ -44,6 +47,11 @@ pub struct Ctx<'a> {
     /// The bucket the request names, already loaded and authorized (`None` for service
     /// operations and for CreateBucket).
     pub bucket: Option<&'a BucketRecord>,
+    /// The request's `x-cos-request-id`, for an error that must be written into a body whose
+    /// 200 status has already gone out.
+    pub request_id: &'a str,
+    /// The error document's `Resource` for this request.
+    pub resource: &'a str,
 }
 
 impl Ctx<'_> {
@@ -87,6 +95,14 @@ pub async fn dispatch(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
         Op::GetObject => object::get(ctx, false).await,
         Op::HeadObject => object::get(ctx, true).await,
         Op::DeleteObject => object::delete(ctx).await,
+        Op::InitiateMultipartUpload => multipart::initiate(ctx).await,
+        Op::UploadPart => multipart::upload_part(ctx, body).await,
+        Op::UploadPartCopy => multipart::upload_part_copy(ctx).await,
+        Op::CompleteMultipartUpload => multipart::complete(ctx, body).await,
+        Op::AbortMultipartUpload => multipart::abort(ctx).await,
+        Op::ListParts => multipart::list_parts(ctx).await,
+        Op::ListMultipartUploads => multipart::list_uploads(ctx).await,
+        Op::AppendObject => append::append(ctx, body).await,
         Op::NotImplemented(name) => Err(ApiError::with_message(
             ErrorCode::NotImplemented,
             format!("{name} is not implemented by this server yet."),
@@ -115,6 +131,20 @@ pub fn store_error(err: StoreError) -> ApiError {
         StoreError::NoSuchKey => ErrorCode::NoSuchKey.into(),
         StoreError::BadDigest => ErrorCode::BadDigest.into(),
         StoreError::BucketExists { .. } => ErrorCode::BucketAlreadyExists.into(),
+        StoreError::NoSuchUpload => ErrorCode::NoSuchUpload.into(),
+        StoreError::InvalidPart => ApiError::with_message(
+            ErrorCode::InvalidPart,
+            "A part was uploaded again while the upload was being completed; complete it again with the new part's ETag.",
+        ),
+        StoreError::NotAppendable => ErrorCode::ObjectNotAppendable.into(),
+        StoreError::PositionNotEqualToLength { length } => ApiError::with_message(
+            ErrorCode::PositionNotEqualToLength,
+            format!("The position of the append must be the length of the object, {length}."),
+        ),
+        StoreError::AppendLimit(why) => ApiError::with_message(
+            ErrorCode::InvalidRequest,
+            format!("The appendable object cannot grow: {why}."),
+        ),
         StoreError::Body(io) => ApiError::from_io(io),
         err @ (StoreError::Io(_) | StoreError::Meta(_)) => {
             tracing::error!(error = %err, "storage failure");

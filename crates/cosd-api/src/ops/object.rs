@@ -26,7 +26,7 @@ const RESPONSE_OVERRIDES: &[(&str, &str)] = &[
 
 pub async fn put(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
     reject_unsupported(ctx.headers)?;
-    let body = bounded_upload(ctx.headers, body)?;
+    let body = upload_body(ctx.headers, body, MAX_PUT_BYTES)?;
     let attrs = object_attrs(ctx.headers)?;
     let md5 = content_md5(ctx.headers)?;
     let result = ctx
@@ -40,10 +40,16 @@ pub async fn put(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
     Ok(reply)
 }
 
-/// Checks the announced size of an upload and bounds the body to [`MAX_PUT_BYTES`]. The
-/// length is `x-amz-decoded-content-length` for `aws-chunked` bodies, else `Content-Length`;
-/// a body with neither must use chunked transfer encoding.
-fn bounded_upload(headers: &http::HeaderMap, body: ByteStream) -> ApiResult<ByteStream> {
+/// The body of an upload (PUT, part or append) as its headers announce it: the announced size
+/// is checked and the body bounded to `limit` bytes (a PUT or a part: [`MAX_PUT_BYTES`]; an
+/// append: what is left of it), and an announced `x-amz-checksum-*` is verified as it streams.
+/// The length is `x-amz-decoded-content-length` for `aws-chunked` bodies, else
+/// `Content-Length`; a body with neither must use chunked transfer encoding.
+pub(super) fn upload_body(
+    headers: &http::HeaderMap,
+    body: ByteStream,
+    limit: u64,
+) -> ApiResult<ByteStream> {
     let length = |name: &str| -> ApiResult<Option<u64>> {
         header_str(headers, name)?
             .map(|v| {
@@ -62,14 +68,15 @@ fn bounded_upload(headers: &http::HeaderMap, body: ByteStream) -> ApiResult<Byte
     };
     let chunked = header_str(headers, "transfer-encoding")?
         .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
+    let body = super::checksum::verify(headers, body)?;
     match declared {
         None if !chunked => Err(ErrorCode::MissingContentLength.into()),
-        Some(n) if n > MAX_PUT_BYTES => Err(too_large()),
-        _ => Ok(Box::pin(body.scan(0u64, |seen, chunk| {
+        Some(n) if n > limit => Err(too_large(limit)),
+        _ => Ok(Box::pin(body.scan(0u64, move |seen, chunk| {
             let item = chunk.and_then(|c| {
                 *seen += c.len() as u64;
-                if *seen > MAX_PUT_BYTES {
-                    Err(too_large().into_io())
+                if *seen > limit {
+                    Err(too_large(limit).into_io())
                 } else {
                     Ok(c)
                 }
@@ -79,8 +86,8 @@ fn bounded_upload(headers: &http::HeaderMap, body: ByteStream) -> ApiResult<Byte
     }
 }
 
-pub(super) fn too_large() -> ApiError {
-    ApiError::with_message(ErrorCode::EntityTooLarge, format!("A single upload may be at most {MAX_PUT_BYTES} bytes; use a multipart upload for larger objects."))
+pub(super) fn too_large(limit: u64) -> ApiError {
+    ApiError::with_message(ErrorCode::EntityTooLarge, format!("This request may carry at most {limit} bytes (a PUT or a part: {MAX_PUT_BYTES}; an appendable object: {MAX_PUT_BYTES} in all); use a multipart upload for larger objects."))
 }
 
 /// Refuses a `versionId` other than `null`: until versioning arrives, every object has only

@@ -233,7 +233,7 @@ impl Upload {
     fn count(&mut self, len: usize) -> ApiResult<()> {
         self.seen += len as u64;
         if self.seen > MAX_PUT_BYTES {
-            return Err(too_large());
+            return Err(too_large(MAX_PUT_BYTES));
         }
         self.sizes.check_so_far(self.seen)
     }

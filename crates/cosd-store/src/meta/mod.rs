@@ -1,4 +1,5 @@
-//! The metadata contract: buckets, bucket configurations and the ordered object index.
+//! The metadata contract: buckets, bucket configurations, the ordered object index, and
+//! multipart uploads with their parts.
 
 mod redb_store;
 
@@ -61,6 +62,9 @@ pub struct ObjectRecord {
     pub attrs: ObjectAttrs,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
+    /// Made by APPEND Object, which may extend it; any other write makes an object normal.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub appendable: bool,
 }
 
 /// The client-chosen attributes of an object: what a PUT or a copy with `REPLACED` metadata
@@ -80,6 +84,54 @@ impl ObjectRecord {
     pub fn blob_ids(&self) -> impl Iterator<Item = &str> {
         self.segments.iter().map(|s| s.blob.as_str())
     }
+}
+
+/// A multipart upload in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadRecord {
+    pub key: String,
+    pub upload_id: String,
+    /// What the completed object will carry, as given when the upload was initiated.
+    pub attrs: ObjectAttrs,
+    /// The account that initiated the upload.
+    pub initiator: String,
+    /// Initiation time, milliseconds since the Unix epoch.
+    pub initiated_ms: i64,
+}
+
+/// One uploaded part of a multipart upload, stored as a blob of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartRecord {
+    pub number: u32,
+    pub blob: String,
+    pub size: u64,
+    /// Hex MD5 of the part (its ETag, without quotes).
+    pub etag: String,
+    pub crc64: u64,
+    /// Upload time, milliseconds since the Unix epoch.
+    pub modified_ms: i64,
+}
+
+/// What completing an upload changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completed {
+    /// The object entry the completed object replaced.
+    pub replaced: Option<ObjectRecord>,
+    /// Parts that were uploaded but left out of the object; nothing references their blobs.
+    pub unused: Vec<PartRecord>,
+}
+
+/// Where a scan of the uploads starts. Uploads are ordered by key, then by upload id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadsFrom<'a> {
+    /// From the first upload of the prefix.
+    Start,
+    /// At the first upload of this key, or after it.
+    AtKey(&'a str),
+    /// Past every upload of this key.
+    AfterKey(&'a str),
+    /// Strictly after this upload.
+    After { key: &'a str, upload_id: &'a str },
 }
 
 /// Where an index scan starts.
@@ -105,7 +157,7 @@ pub trait MetaStore: Send + Sync + 'static {
     /// All buckets, ordered by name.
     async fn list_buckets(&self) -> Result<Vec<BucketRecord>>;
     /// Deletes an empty bucket and its configurations; [`crate::StoreError::BucketNotEmpty`]
-    /// if any object exists, [`crate::StoreError::NoSuchBucket`] if it does not exist. The
+    /// if any object or multipart upload exists, [`crate::StoreError::NoSuchBucket`] if it does not exist. The
     /// emptiness check and the delete are one transaction, so a concurrent PUT cannot slip in.
     async fn delete_bucket(&self, name: &str) -> Result<()>;
 
@@ -130,6 +182,16 @@ pub trait MetaStore: Send + Sync + 'static {
         key: &str,
         rec: ObjectRecord,
     ) -> Result<Option<ObjectRecord>>;
+    /// Commits `rec` only if the entry of `key` is still `expected` (`None`: no entry), so a
+    /// read-modify-write such as an append cannot lose a concurrent change. Returns whether it
+    /// committed; the replaced entry's blobs that `rec` no longer names are unreferenced then.
+    async fn replace_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        expected: Option<ObjectRecord>,
+        rec: ObjectRecord,
+    ) -> Result<bool>;
     /// Removes an object entry, returning it if it existed.
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>>;
     /// Up to `limit` entries whose key starts with `prefix`, in byte order of the key,
@@ -142,6 +204,65 @@ pub trait MetaStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<(String, ObjectRecord)>>;
 
-    /// Whether any object entry references this blob (used by the orphan sweep).
+    /// Records a new multipart upload; [`crate::StoreError::NoSuchBucket`] if the bucket is gone.
+    async fn create_upload(&self, bucket: &str, upload: UploadRecord) -> Result<()>;
+    /// The upload `upload_id` of `key`, if it is in progress.
+    async fn get_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Option<UploadRecord>>;
+    /// Records a part, returning the same-numbered part it replaced (whose blob nothing
+    /// references any more). [`crate::StoreError::NoSuchUpload`] if the upload is not in
+    /// progress, for example because it was completed or aborted while the part streamed.
+    async fn put_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part: PartRecord,
+    ) -> Result<Option<PartRecord>>;
+    /// Up to `limit` parts numbered above `after`, in ascending order;
+    /// [`crate::StoreError::NoSuchUpload`] if the upload is not in progress.
+    async fn list_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        after: u32,
+        limit: usize,
+    ) -> Result<Vec<PartRecord>>;
+    /// Up to `limit` uploads whose key starts with `prefix`, ordered by key and then upload
+    /// id, beginning where `from` says.
+    async fn scan_uploads(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        from: UploadsFrom<'_>,
+        limit: usize,
+    ) -> Result<Vec<UploadRecord>>;
+    /// Removes an upload and all its parts, returning the parts (whose blobs nothing
+    /// references any more); [`crate::StoreError::NoSuchUpload`] if it is not in progress.
+    async fn abort_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<PartRecord>>;
+    /// Completes an upload in one transaction: checks that every segment of `rec` is the blob
+    /// of a part the upload still has ([`crate::StoreError::InvalidPart`] if a part was
+    /// replaced meanwhile), removes the upload with all its parts, and commits `rec` as the
+    /// entry of `key`. [`crate::StoreError::NoSuchUpload`] if the upload is not in progress.
+    async fn complete_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        rec: ObjectRecord,
+    ) -> Result<Completed>;
+
+    /// Whether any object entry or uploaded part references this blob (used by the orphan
+    /// sweep, which must never collect the parts of an upload in progress).
     async fn blob_in_use(&self, blob: &str) -> Result<bool>;
 }

@@ -278,3 +278,13 @@ pub fn cos_signed(
     }
     req
 }
+
+/// Creates a bucket with a COS-signed request, asserting success.
+pub async fn create_bucket(server: &Server, bucket: &str) {
+    let resp = send(
+        server.addr,
+        cos_signed(server, "PUT", &format!("/{bucket}"), &[], &[]),
+    )
+    .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+}
