@@ -10,11 +10,10 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::{stream, StreamExt};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 /// Largest chunk [`FsBlobs::read`] yields.
 const READ_CHUNK: u64 = 256 * 1024;
@@ -185,6 +184,14 @@ fn list_older(dir: &Path, before: SystemTime) -> io::Result<Vec<String>> {
     Ok(ids)
 }
 
+/// The next chunk of a read with `left` bytes to go: at most [`READ_CHUNK`] bytes.
+fn read_chunk(file: &mut File, left: u64) -> io::Result<Bytes> {
+    // At most READ_CHUNK, so the cast is lossless.
+    let mut buf = vec![0; left.min(READ_CHUNK) as usize];
+    file.read_exact(&mut buf)?;
+    Ok(Bytes::from(buf))
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> io::Result<T> + Send + 'static,
 ) -> Result<T> {
@@ -214,26 +221,39 @@ impl BlobStore for FsBlobs {
 
     async fn read(&self, id: &str, offset: u64, len: u64) -> Result<ByteStream> {
         let path = self.path(id)?;
-        let mut file = tokio::fs::File::open(&path).await?;
-        let size = file.metadata().await?.len();
-        if offset.checked_add(len).is_none_or(|end| end > size) {
-            return Err(StoreError::Io(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("blob {id} has {size} bytes, range {offset}+{len} requested"),
-            )));
-        }
-        file.seek(io::SeekFrom::Start(offset)).await?;
-        let chunks = stream::try_unfold((file, len), |(mut file, left)| async move {
+        let id = id.to_owned();
+        // One hop to the blocking pool opens, checks and reads the first chunk, so a small
+        // object needs no other (tokio::fs would take one each for open, metadata, seek and
+        // read: the hand-offs, not the I/O, were most of a small GET's time).
+        let (file, first) = blocking(move || {
+            let mut file = File::open(&path)?;
+            let size = file.metadata()?.len();
+            if offset.checked_add(len).is_none_or(|end| end > size) {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("blob {id} has {size} bytes, range {offset}+{len} requested"),
+                ));
+            }
+            file.seek(io::SeekFrom::Start(offset))?;
+            let first = read_chunk(&mut file, len)?;
+            Ok((file, first))
+        })
+        .await?;
+        let rest = len - first.len() as u64;
+        let head = stream::iter((!first.is_empty()).then_some(Ok(first)));
+        let tail = stream::try_unfold((file, rest), |(mut file, left)| async move {
             if left == 0 {
                 return Ok(None);
             }
-            let n = left.min(READ_CHUNK);
-            // n ≤ READ_CHUNK, so the cast is lossless.
-            let mut buf = vec![0; n as usize];
-            file.read_exact(&mut buf).await?;
-            Ok(Some((Bytes::from(buf), (file, left - n))))
+            let (file, chunk) = tokio::task::spawn_blocking(move || {
+                read_chunk(&mut file, left).map(|chunk| (file, chunk))
+            })
+            .await
+            .map_err(io::Error::other)??;
+            let left = left - chunk.len() as u64;
+            Ok(Some((chunk, (file, left))))
         });
-        Ok(Box::pin(chunks))
+        Ok(Box::pin(head.chain(tail)))
     }
 
     async fn delete(&self, id: &str) -> Result<()> {
