@@ -45,7 +45,7 @@ SECRET = "cosdbenchsecret0000000000000000"
 # Each group is one cosd-bench invocation: its workloads share a concurrency.
 GROUPS = [
     ("small", ["small-put", "small-get", "mixed", "list", "preflight"], 16),
-    ("large", ["large-put", "large-get"], 4),
+    ("large", ["large-put", "large-get", "multipart-put"], 4),
     ("single", ["large-put"], 1),
 ]
 
@@ -56,6 +56,8 @@ ROWS = [
     ("large PUT 64 MiB, 4 streams (MiB/s)", "large", "large-put", "mib_per_sec", None),
     ("large PUT 64 MiB, 1 stream (MiB/s)", "single", "large-put", "mib_per_sec", "md5"),
     ("large GET 64 MiB, 4 streams (MiB/s)", "large", "large-get", "mib_per_sec", "nginx"),
+    ("multipart PUT 64 MiB, 16 MiB parts, 4 streams (MiB/s)", "large", "multipart-put",
+     "mib_per_sec", None),
     ("mixed 45/15/10/30 (ops/s)", "small", "mixed", "ops_per_sec", None),
     ("LIST 1000-key pages of 10k (pages/s)", "small", "list", "ops_per_sec", None),
     ("CORS preflight (ops/s)", "small", "preflight", "ops_per_sec", "nginx"),
@@ -365,7 +367,7 @@ def build_table(results, limits, targets, meta):
     lat = ["", "p50 / p99 latency, ms:", "",
            "| workload | " + " | ".join(shown) + " |", "|" + "---|" * (len(shown) + 1)]
     for label, group, workload, _metric, _limit in ROWS:
-        row = [label]
+        row = [label.rsplit(" (", 1)[0]]
         for t in shown:
             run_ = results.get(t, {}).get(group) or {"workloads": []}
             w = next((w for w in run_["workloads"] if w["workload"] == workload), None)
@@ -377,6 +379,8 @@ def build_table(results, limits, targets, meta):
         lat.append("| " + " | ".join(row) + " |")
 
     notes = ["", "Durability:"] + [f"- {t}: {DURABILITY[t]}" for t in targets]
+    notes += ["", "1-minute load average as each target started (other work on the machine "
+              "shows here): " + ", ".join(f"{t} {l:.1f}" for t, l in meta["load"].items())]
     notes += ["", "Single-core MD5: " + ", ".join(f"{k} {v:,.0f} MiB/s" for k, v in limits.items()),
               "", f"Machine: {meta['machine']}. Command: `{meta['command']}`."]
     return "\n".join(lines + lat + notes) + "\n", chart
@@ -430,6 +434,8 @@ def main():
     parser.add_argument("--max-ops", type=int, default=2_000_000, help="per workload")
     parser.add_argument("--targets", default=",".join(ALL_TARGETS))
     parser.add_argument("--out", type=Path, help="default: bench/results/<time>")
+    parser.add_argument("--publish", action="store_true",
+                        help="also copy table, chart and summary to bench/latest/")
     args = parser.parse_args()
     targets = [t for t in args.targets.split(",") if t]
     unknown = set(targets) - set(ALL_TARGETS)
@@ -446,11 +452,12 @@ def main():
                 binaries[t] = INSTALLERS[t]()
             except (subprocess.CalledProcessError, OSError, TypeError) as e:
                 log(f"{t} could not be installed ({e}); its column will say n/a")
-    results = {}
+    results, load = {}, {}
     for t in targets:
         if t not in binaries and t not in ("cosd", "cosd-tmpfs"):
             continue
         log(f"--- {t}")
+        load[t] = os.getloadavg()[0]
         try:
             results[t] = bench_target(t, binaries, args, out_dir)
         except (RuntimeError, subprocess.CalledProcessError) as e:
@@ -461,6 +468,7 @@ def main():
                    f"{platform.system()} {platform.release()}",
         "command": " ".join(["bench/compare.py", *sys.argv[1:]]),
         "cosd_bench_client": "same machine, 2 worker threads, keep-alive HTTP/1.1, SigV4",
+        "load": load,
     }
     table, chart = build_table(results, limits, targets, meta)
     (out_dir / "summary.json").write_text(json.dumps(
@@ -470,6 +478,12 @@ def main():
     (out_dir / "chart.svg").write_text(build_svg(chart))
     print(table)
     log(f"results in {out_dir}")
+    if args.publish:
+        latest = REPO / "bench" / "latest"
+        latest.mkdir(exist_ok=True)
+        for name in ("table.md", "chart.svg", "summary.json"):
+            shutil.copy(out_dir / name, latest / name)
+        log(f"copied table, chart and summary to {latest} (README.md shows them)")
 
 
 if __name__ == "__main__":

@@ -402,6 +402,56 @@ impl Client {
         Ok(len)
     }
 
+    /// Uploads an object in parts of `part_size` (the last one shorter), one after the
+    /// other: initiate, upload each part, complete with the parts' ETags.
+    pub async fn multipart_put(&mut self, key: &str, size: u64, part_size: u64) -> OpResult {
+        let path = self.target.object_path(key);
+        let response = self
+            .send(
+                Method::POST,
+                &path,
+                &[("uploads", "")],
+                &[],
+                RepeatBody::empty(),
+            )
+            .await?;
+        let (_, body) = Self::finish(response, 64 * 1024).await?;
+        let upload_id = xml_text(&body, "UploadId")
+            .ok_or(OpError::BadAnswer("initiate answered no UploadId"))?;
+        let mut complete = String::from("<CompleteMultipartUpload>");
+        for (i, start) in (0..size.max(1)).step_by(part_size as usize).enumerate() {
+            let number = (i + 1).to_string();
+            let params = [
+                ("partNumber", number.as_str()),
+                ("uploadId", upload_id.as_str()),
+            ];
+            let body = RepeatBody::new(pattern(), part_size.min(size - start));
+            let response = self.send(Method::PUT, &path, &params, &[], body).await?;
+            let etag = response
+                .headers()
+                .get(http::header::ETAG)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            Self::finish(response, 0).await?;
+            let etag = etag.ok_or(OpError::BadAnswer("a part answered no ETag"))?;
+            complete.push_str(&format!(
+                "<Part><PartNumber>{number}</PartNumber><ETag>{etag}</ETag></Part>"
+            ));
+        }
+        complete.push_str("</CompleteMultipartUpload>");
+        let len = complete.len() as u64;
+        let body = RepeatBody::new(Bytes::from(complete), len);
+        let response = self
+            .send(Method::POST, &path, &[("uploadId", &upload_id)], &[], body)
+            .await?;
+        // S3 may answer a failed completion with 200 and an error document.
+        let (_, answer) = Self::finish(response, 64 * 1024).await?;
+        if xml_text(&answer, "Code").is_some() {
+            return Err(OpError::BadAnswer("complete answered an error document"));
+        }
+        Ok(size)
+    }
+
     /// Puts a CORS rule allowing [`PREFLIGHT_ORIGIN`] to PUT and GET with any header.
     pub async fn put_cors(&mut self) -> Result<(), OpError> {
         let xml = Bytes::from_static(
@@ -475,6 +525,15 @@ fn encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, SET).to_string()
 }
 
+/// The text of the first `<tag>` element of an XML document.
+fn xml_text(xml: &[u8], tag: &str) -> Option<String> {
+    let xml = std::str::from_utf8(xml).ok()?;
+    let open = format!("<{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = start + xml[start..].find(&format!("</{tag}>"))?;
+    Some(xml[start..end].to_string())
+}
+
 fn count_occurrences(haystack: &[u8], needle: &[u8]) -> usize {
     haystack
         .windows(needle.len())
@@ -515,6 +574,9 @@ mod tests {
         let page = b"<ListBucketResult><Contents><Key>a</Key></Contents><Contents><Key>b</Key></Contents></ListBucketResult>";
         assert_eq!(count_occurrences(page, b"<Key>"), 2);
         assert_eq!(encode("list/"), "list%2F");
+        let initiated = b"<InitiateMultipartUploadResult><Bucket>b</Bucket><UploadId>u-1</UploadId></InitiateMultipartUploadResult>";
+        assert_eq!(xml_text(initiated, "UploadId").as_deref(), Some("u-1"));
+        assert_eq!(xml_text(initiated, "Code"), None);
     }
 
     #[test]

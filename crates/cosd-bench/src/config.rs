@@ -13,6 +13,9 @@ pub const MAX_OPS: u64 = 100_000_000;
 pub const MAX_CONCURRENCY: usize = 1024;
 /// The largest object (COS's single-PUT limit).
 pub const MAX_SIZE: u64 = 5 * GIB;
+/// The smallest part size: cosd's minimum rather than S3's 5 MiB, so that tests can use small
+/// objects (and even then a 5 GiB object stays within the 10,000 parts allowed).
+pub const MIN_PART_SIZE: u64 = MIB;
 /// The most objects or keys any workload puts before it measures.
 pub const MAX_PREFILL: u64 = 10_000_000;
 
@@ -121,6 +124,8 @@ pub struct Config {
     pub max_ops: u64,
     /// Overrides every object workload's default size.
     pub size: Option<u64>,
+    /// The part size of `multipart-put`.
+    pub part_size: u64,
     /// Overrides how many objects the GET and mixed workloads put first.
     pub objects: Option<u64>,
     /// How many keys the `list` workload puts first.
@@ -149,6 +154,11 @@ impl Config {
         }
         if self.size.is_some_and(|s| s > MAX_SIZE) {
             return Err(format!("size must be at most {MAX_SIZE} bytes"));
+        }
+        if !(MIN_PART_SIZE..=MAX_SIZE).contains(&self.part_size) {
+            return Err(format!(
+                "part size must be {MIN_PART_SIZE}..={MAX_SIZE} bytes"
+            ));
         }
         if self
             .objects
@@ -261,6 +271,7 @@ mod tests {
             duration: Duration::from_secs(5),
             max_ops: 1000,
             size: None,
+            part_size: 16 * MIB,
             objects: None,
             list_keys: 10_000,
             progress: false,
@@ -343,7 +354,8 @@ mod tests {
     #[test]
     fn runs_must_be_bounded() {
         assert!(config().validate().is_ok());
-        let bad: [fn(&mut Config); 8] = [
+        let bad: [fn(&mut Config); 9] = [
+            |c| c.part_size = MIN_PART_SIZE - 1,
             |c| c.concurrency = 0,
             |c| c.concurrency = MAX_CONCURRENCY + 1,
             |c| c.duration = Duration::ZERO,

@@ -50,7 +50,8 @@ struct RunArgs {
     /// The bucket, created if missing (path-style requests).
     #[arg(long, default_value = "bench-1250000000")]
     bucket: String,
-    /// Comma-separated: small-put, small-get, large-put, large-get, mixed, list, preflight; or all.
+    /// Comma-separated: small-put, small-get, large-put, large-get, multipart-put, mixed, list,
+    /// preflight; or all.
     #[arg(long, default_value = "small-put,small-get,mixed")]
     workloads: String,
     /// Concurrent clients, one connection each.
@@ -65,6 +66,9 @@ struct RunArgs {
     /// Object size for every object workload (default 4KiB small, 64MiB large).
     #[arg(long)]
     size: Option<String>,
+    /// Part size of multipart-put.
+    #[arg(long, default_value = "16MiB")]
+    part_size: String,
     /// Objects put before the GET and mixed workloads (default 256 small, 4 large).
     #[arg(long)]
     objects: Option<u64>,
@@ -98,6 +102,7 @@ fn config_of(args: &RunArgs) -> Result<Config, String> {
         duration: parse_duration(&args.duration)?,
         max_ops: args.max_ops,
         size: args.size.as_deref().map(parse_size).transpose()?,
+        part_size: parse_size(&args.part_size)?,
         objects: args.objects,
         list_keys: args.list_keys,
         progress: !args.quiet,

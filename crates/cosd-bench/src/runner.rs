@@ -93,6 +93,7 @@ async fn run_workload(config: &Config, target: &Arc<Target>, workload: Workload)
             let plan = Plan {
                 workload,
                 size,
+                part_size: config.part_size,
                 prefill,
                 client: i as u64,
                 clients: config.concurrency as u64,
@@ -204,6 +205,7 @@ struct Progress {
 struct Plan {
     workload: Workload,
     size: u64,
+    part_size: u64,
     prefill: u64,
     client: u64,
     clients: u64,
@@ -223,10 +225,15 @@ async fn drive(plan: Plan, mut client: Client, budget: &Budget, progress: &Progr
     while budget.take() {
         let started = Instant::now();
         let (op, result): (OpKind, OpResult) = match plan.workload {
-            Workload::SmallPut | Workload::LargePut => {
+            Workload::SmallPut | Workload::LargePut | Workload::MultipartPut => {
                 let key = format!("{}/{:04}/{seq:010}", plan.workload, plan.client);
                 seq += 1;
-                (OpKind::Put, client.put(&key, plan.size).await)
+                let result = if plan.workload == Workload::MultipartPut {
+                    client.multipart_put(&key, plan.size, plan.part_size).await
+                } else {
+                    client.put(&key, plan.size).await
+                };
+                (OpKind::Put, result)
             }
             Workload::SmallGet | Workload::LargeGet => {
                 let key = object_key(plan.workload, rng.below(plan.prefill));

@@ -18,6 +18,9 @@ pub enum Workload {
     LargePut,
     /// GET of large objects from a pre-filled set, streamed.
     LargeGet,
+    /// Large objects uploaded in parts (initiate, parts one after the other, complete); one
+    /// operation is the whole upload.
+    MultipartPut,
     /// warp's mix on a pre-filled set: 45 % GET, 15 % PUT, 10 % DELETE, 30 % STAT (HEAD).
     Mixed,
     /// ListObjectsV2 pages of 1000 keys, from random places in a pre-filled bucket.
@@ -27,11 +30,12 @@ pub enum Workload {
 }
 
 impl Workload {
-    pub const ALL: [Workload; 7] = [
+    pub const ALL: [Workload; 8] = [
         Workload::SmallPut,
         Workload::SmallGet,
         Workload::LargePut,
         Workload::LargeGet,
+        Workload::MultipartPut,
         Workload::Mixed,
         Workload::List,
         Workload::Preflight,
@@ -43,6 +47,7 @@ impl Workload {
             Workload::SmallGet => "small-get",
             Workload::LargePut => "large-put",
             Workload::LargeGet => "large-get",
+            Workload::MultipartPut => "multipart-put",
             Workload::Mixed => "mixed",
             Workload::List => "list",
             Workload::Preflight => "preflight",
@@ -57,7 +62,7 @@ impl Workload {
     /// object that is far past every buffer in the path).
     pub fn default_size(self) -> u64 {
         match self {
-            Workload::LargePut | Workload::LargeGet => 64 * MIB,
+            Workload::LargePut | Workload::LargeGet | Workload::MultipartPut => 64 * MIB,
             Workload::List | Workload::Preflight => 0,
             _ => 4 * KIB,
         }

@@ -22,6 +22,7 @@ fn config(server: &Server, signature: Signature, workloads: &[Workload], ops: u6
         duration: Duration::from_secs(120),
         max_ops: ops,
         size: None,
+        part_size: 1024 * 1024,
         objects: Some(32),
         list_keys: 300,
         progress: false,
@@ -76,9 +77,15 @@ async fn small_workloads_run_clean_with_sigv4() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_objects_stream_with_cos_signatures() {
     let server = Server::start();
-    let workloads = [Workload::LargePut, Workload::LargeGet, Workload::Preflight];
+    let workloads = [
+        Workload::LargePut,
+        Workload::LargeGet,
+        Workload::MultipartPut,
+        Workload::Preflight,
+    ];
     let mut config = config(&server, Signature::CosV5, &workloads, 24);
-    // Past the 1 MiB pattern, so bodies are several frames with a cut one at the end.
+    // Past the 1 MiB pattern, so bodies are several frames with a cut one at the end; in 1 MiB
+    // parts, three parts, the last of 17 bytes.
     config.size = Some(2 * 1024 * 1024 + 17);
     config.objects = Some(3);
     let run = cosd_bench::run(&config, "cosd").await.unwrap();
