@@ -10,7 +10,9 @@ Runs the same cosd-bench workloads, with the same sizes and concurrency, against
   - peers from the package registries: s3s-fs (crates.io), moto's server mode (PyPI),
     s3rver (npm),
   - nginx (Debian) serving the same bytes as static files and a fixed 200 to preflights,
-and measures single-core MD5 (openssl's and the md-5 crate's). Installs what is missing
+and measures single-core MD5 (openssl's and the md-5 crate's). It goes group by group
+(small objects, large objects, one large stream), every target in turn, so that the figures
+of one row are minutes apart. Installs what is missing
 itself (idempotent), each peer into ~/.cache/cosd-bench (COSD_BENCH_CACHE), nginx with
 apt-get. Every server listens on 127.0.0.1 only and is stopped when its turn ends.
 
@@ -254,39 +256,34 @@ def stop(proc):
 # ---------------------------------------------------------------- measuring
 
 
-def bench_target(name, binaries, args, out_dir):
-    """All groups against one freshly started target; returns {group: cosd-bench JSON}."""
-    tmpfs = name == "cosd-tmpfs"
-    base = Path("/dev/shm") if tmpfs else Path(tempfile.gettempdir())
+def bench_group(name, group, workloads, concurrency, binaries, args, out_dir):
+    """One group of workloads against a freshly started target (fresh data, removed after);
+    returns cosd-bench's JSON, or None when the target has no workload of the group."""
+    if name == "nginx":
+        # nginx stands in for reads and preflights only; it cannot list.
+        workloads = [w for w in workloads if w in ("small-get", "large-get", "preflight")]
+        if not workloads:
+            return None
+    base = Path("/dev/shm") if name == "cosd-tmpfs" else Path(tempfile.gettempdir())
     tmp = Path(tempfile.mkdtemp(prefix=f"cosd-bench-{name}-", dir=base))
     data = tmp / "data"
     data.mkdir()
-    results = {}
     try:
         port = free_port()
         proc, (key_id, secret) = start_target(name, port, data, tmp, binaries)
         try:
-            for group, workloads, concurrency in GROUPS:
-                if name == "nginx":
-                    # nginx stands in for reads and preflights only; it cannot list.
-                    workloads = [w for w in workloads
-                                 if w in ("small-get", "large-get", "preflight")]
-                    if not workloads:
-                        continue
-                path = out_dir / f"{name}-{group}.json"
-                run([binaries["cosd-bench"], "run",
-                     "--endpoint", f"http://127.0.0.1:{port}", "--label", name,
-                     "--secret-id", key_id, "--secret-key", secret,
-                     "--bucket", BUCKET,
-                     "--workloads", ",".join(workloads), "-c", str(concurrency),
-                     "--duration", args.duration, "--max-ops", str(args.max_ops),
-                     "--json", path], cwd=REPO)
-                results[group] = json.loads(path.read_text())
+            path = out_dir / f"{name}-{group}.json"
+            run([binaries["cosd-bench"], "run",
+                 "--endpoint", f"http://127.0.0.1:{port}", "--label", name,
+                 "--secret-id", key_id, "--secret-key", secret, "--bucket", BUCKET,
+                 "--workloads", ",".join(workloads), "-c", str(concurrency),
+                 "--duration", args.duration, "--max-ops", str(args.max_ops),
+                 "--json", path], cwd=REPO)
+            return json.loads(path.read_text())
         finally:
             stop(proc)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return results
 
 
 def md5_limits(bench):
@@ -380,7 +377,9 @@ def build_table(results, limits, targets, meta):
 
     notes = ["", "Durability:"] + [f"- {t}: {DURABILITY[t]}" for t in targets]
     notes += ["", "1-minute load average as each target started (other work on the machine "
-              "shows here): " + ", ".join(f"{t} {l:.1f}" for t, l in meta["load"].items())]
+              "shows here):"]
+    notes += [f"- {group}: " + ", ".join(f"{t} {l:.1f}" for t, l in by_target.items())
+              for group, by_target in meta["load"].items()]
     notes += ["", "Single-core MD5: " + ", ".join(f"{k} {v:,.0f} MiB/s" for k, v in limits.items()),
               "", f"Machine: {meta['machine']}. Command: `{meta['command']}`."]
     return "\n".join(lines + lat + notes) + "\n", chart
@@ -452,17 +451,23 @@ def main():
                 binaries[t] = INSTALLERS[t]()
             except (subprocess.CalledProcessError, OSError, TypeError) as e:
                 log(f"{t} could not be installed ({e}); its column will say n/a")
-    results, load = {}, {}
-    for t in targets:
-        if t not in binaries and t not in ("cosd", "cosd-tmpfs"):
-            continue
-        log(f"--- {t}")
-        load[t] = os.getloadavg()[0]
-        try:
-            results[t] = bench_target(t, binaries, args, out_dir)
-        except (RuntimeError, subprocess.CalledProcessError) as e:
-            log(f"{t} failed: {e}; its column will say n/a")
     limits = md5_limits(bench)
+    # Group by group, every target in turn: the figures of one row are taken minutes apart,
+    # not a quarter of an hour, so background load on a shared machine skews them less.
+    results, load = {}, {}
+    runnable = [t for t in targets if t in binaries or t in ("cosd", "cosd-tmpfs")]
+    for group, workloads, concurrency in GROUPS:
+        load[group] = {}
+        for t in runnable:
+            log(f"--- {group}: {t}")
+            load[group][t] = round(os.getloadavg()[0], 1)
+            try:
+                found = bench_group(t, group, workloads, concurrency, binaries, args, out_dir)
+            except (RuntimeError, subprocess.CalledProcessError) as e:
+                log(f"{t} failed: {e}; its cells will say n/a")
+                continue
+            if found is not None:
+                results.setdefault(t, {})[group] = found
     meta = {
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
                    f"{platform.system()} {platform.release()}",
