@@ -339,11 +339,13 @@ def build_table(results, limits, targets, meta):
     for label, group, workload, metric, limit in ROWS:
         cosd, _ = cell(results, "cosd", group, workload, metric)
         row = [label]
-        values = {}
+        values, missing = {}, []
         for t in shown:
             v, note = cell(results, t, group, workload, metric)
             values[t] = v
             row.append(fmt(v, note))
+            if v is None:
+                missing.append(f"{t}: {note}")
         peer_values = [(values[p], p) for p in peers if values.get(p) is not None]
         best = max(peer_values, default=(None, None))
         row.append(f"{ratio(cosd, best[0])} ({best[1]})" if best[0] else "—")
@@ -359,7 +361,7 @@ def build_table(results, limits, targets, meta):
         else:
             row += ["—", "—"]
         lines.append("| " + " | ".join(row) + " |")
-        chart.append((label, values))
+        chart.append((label, values, missing))
 
     lat = ["", "p50 / p99 latency, ms:", "",
            "| workload | " + " | ".join(shown) + " |", "|" + "---|" * (len(shown) + 1)]
@@ -392,21 +394,22 @@ def build_svg(chart):
     """Grouped horizontal bars, one group per row of the table, each bar scaled to the
     largest figure of its group (the units differ between groups) and labelled with its value."""
     names = []
-    for _, values in chart:
+    for _, values, _ in chart:
         for name in values:
             if name not in names:
                 names.append(name)
     colour = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
     bar, gap, left, width = 14, 18, 330, 420
     height = 40 + sum(len([v for v in vals.values() if v is not None]) * bar + gap
-                      for _, vals in chart) + 20 * len(names) + 20
+                      + (bar if missing else 0)
+                      for _, vals, missing in chart) + 20 * len(names) + 20
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 120}" '
            f'height="{height}" font-family="sans-serif" font-size="11">',
            '<rect width="100%" height="100%" fill="white"/>',
            f'<text x="10" y="20" font-size="14" font-weight="bold">cosd and peers, '
            f'same workloads (bar length relative to the best in each row)</text>']
     y = 40
-    for label, values in chart:
+    for label, values, missing in chart:
         present = [(n, v) for n, v in values.items() if v is not None]
         if not present:
             continue
@@ -417,6 +420,11 @@ def build_svg(chart):
             out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar - 2}" '
                        f'fill="{colour[n]}"><title>{html.escape(n)}</title></rect>')
             out.append(f'<text x="{left + w + 4:.1f}" y="{y + bar - 4}">{fmt(v)}</text>')
+            y += bar
+        if missing:
+            # Not silently skipped: say who could not do it.
+            out.append(f'<text x="{left}" y="{y + bar - 4}" fill="#555">'
+                       f'{html.escape("; ".join(missing))}</text>')
             y += bar
         y += gap
     for n in names:
