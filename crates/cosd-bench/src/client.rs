@@ -326,7 +326,8 @@ impl Client {
         Ok((len, kept))
     }
 
-    /// Creates the bucket; one that already exists and is ours is fine.
+    /// Creates the bucket. A 409 (it exists) is taken as ours: peers word it differently,
+    /// and if it is someone else's, every operation's 403 will say so.
     pub async fn create_bucket(&mut self) -> Result<(), OpError> {
         let path = format!("/{}", self.target.bucket);
         let response = self

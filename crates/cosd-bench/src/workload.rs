@@ -1,6 +1,5 @@
 //! The workloads, their defaults, and the operation mix of `mixed`.
 
-use serde::Serialize;
 use std::fmt;
 
 pub const KIB: u64 = 1024;
@@ -92,8 +91,7 @@ impl fmt::Display for Workload {
 }
 
 /// One request kind; a workload's results are also broken down by these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum OpKind {
     Put,
     Get,
