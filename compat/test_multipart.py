@@ -9,7 +9,6 @@ the server.
 
 from __future__ import annotations
 
-import hashlib
 import time
 
 import pytest
@@ -20,15 +19,6 @@ from qcloud_cos import CosServiceError
 import cosd_helpers as H
 
 MB = 1024 * 1024
-
-
-def multipart_etag(parts: list[bytes]) -> str:
-    joined = b"".join(hashlib.md5(p).digest() for p in parts)
-    return f'"{hashlib.md5(joined).hexdigest()}-{len(parts)}"'
-
-
-def split(data: bytes, size: int) -> list[bytes]:
-    return [data[i:i + size] for i in range(0, len(data), size)]
 
 
 def cos_error(fn, *args, **kwargs) -> tuple[int, str]:
@@ -52,7 +42,7 @@ class TestCosSdk:
         src.write_bytes(data)
         key = "big/大 file.bin"
         done = cos.upload_file(Bucket=bucket, Key=key, LocalFilePath=str(src), PartSize=2, MAXThread=4)
-        assert done["ETag"] == multipart_etag(split(data, 2 * MB))
+        assert done["ETag"] == H.multipart_etag(H.split(data, 2 * MB))
         head = cos.head_object(Bucket=bucket, Key=key)
         assert head["Content-Length"] == str(len(data))
         assert head["x-cos-hash-crc64ecma"] == str(H.crc64(data))
@@ -78,7 +68,7 @@ class TestCosSdk:
         # The SDK lists the key's uploads, takes the last one, checks its parts against the
         # file (List Parts: sizes and ETags) and uploads only the missing ones.
         done = cos.upload_file(Bucket=bucket, Key=key, LocalFilePath=str(src), PartSize=1, MAXThread=2)
-        assert done["ETag"] == multipart_etag(split(data, MB))
+        assert done["ETag"] == H.multipart_etag(H.split(data, MB))
         sent = [r.request.url for r in cos.responses if r.request.method == "PUT"]
         assert len(sent) == 4 and all(newest in url for url in sent), sent
         assert [u["UploadId"] for u in cos.list_multipart_uploads(Bucket=bucket)["Upload"]] == [older]
@@ -110,7 +100,7 @@ class TestCosSdk:
 
         done = cos.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=uid, MultipartUpload={
             "Part": [{"PartNumber": 1, "ETag": r1["ETag"]}, {"PartNumber": 2, "ETag": r2["ETag"]}]})
-        assert done["ETag"] == multipart_etag([p1, p2])
+        assert done["ETag"] == H.multipart_etag([p1, p2])
         assert done["Key"] == key
         got = cos.get_object(Bucket=bucket, Key=key)
         assert got["Body"].get_raw_stream().read() == p1 + p2
@@ -169,7 +159,7 @@ class TestBoto3:
         src = tmp_path / "src.bin"
         src.write_bytes(data)
         s3.upload_file(str(src), bucket, "b/big.bin", Config=self.CONFIG)
-        expected = multipart_etag(split(data, 5 * MB))
+        expected = H.multipart_etag(H.split(data, 5 * MB))
         head = s3.head_object(Bucket=bucket, Key="b/big.bin")
         assert (head["ETag"], head["ContentLength"]) == (expected, len(data))
         dst = tmp_path / "dst.bin"
@@ -210,7 +200,7 @@ class TestBoto3:
         assert s3_error(complete, [{"PartNumber": 2, "ETag": e2}, {"PartNumber": 1, "ETag": e1}]) \
             == (400, "InvalidPartOrder")
         done = complete([{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}])
-        assert done["ETag"] == multipart_etag([p1, p2])
+        assert done["ETag"] == H.multipart_etag([p1, p2])
         got = s3.get_object(Bucket=bucket, Key=key)
         assert got["Body"].read() == p1 + p2
         assert (got["ContentType"], got["Metadata"]) == ("text/x-low", {"who": "boto3"})
