@@ -75,6 +75,26 @@ class TestCosSdk:
         body = cos.get_object(Bucket=bucket, Key=key)["Body"].get_raw_stream().read()
         assert body == data
 
+    def test_managed_copy(self, port, bucket):
+        cos = H.make_cos_client(port)  # its copy threshold is changed below: not the session's client
+        data = H.det_bytes(12 * MB + 5, seed=13)
+        cos.put_object(Bucket=bucket, Key="src.bin", Body=data)
+        # copy() HEADs the source with a URL of its own (no IP mode): name the source by endpoint,
+        # <bucket>.cos.localhost:PORT (resolved to loopback by libnss-myhostname).
+        src = {"Bucket": bucket, "Key": "src.bin", "Endpoint": f"{H.LOCAL_DOMAIN}:{port}"}
+        # Same region and storage class: one PUT Object - Copy.
+        cos.copy(Bucket=bucket, Key="same.bin", CopySource=src)
+        assert cos.head_object(Bucket=bucket, Key="same.bin")["ETag"] == H.quoted_etag(data)
+        # Another storage class, above the copy threshold (lowered from 5 GB to 5 MB): a multipart
+        # upload of Upload Part - Copy parts, in threads.
+        cos._conf.set_copy_part_threshold_size(5 * MB)
+        cos.copy(Bucket=bucket, Key="parts.bin", CopySource=src, StorageClass="STANDARD_IA", PartSize=5, MAXThread=3)
+        head = cos.head_object(Bucket=bucket, Key="parts.bin")
+        assert head["ETag"] == H.multipart_etag(H.split(data, 5 * MB))
+        assert (head["x-cos-storage-class"], head["x-cos-hash-crc64ecma"]) == ("STANDARD_IA", str(H.crc64(data)))
+        assert cos.get_object(Bucket=bucket, Key="parts.bin")["Body"].get_raw_stream().read() == data
+        assert "Upload" not in cos.list_multipart_uploads(Bucket=bucket)
+
     def test_low_level_calls(self, cos, bucket):
         key = "low/level.bin"
         up = cos.create_multipart_upload(Bucket=bucket, Key=key, ContentType="application/x-test",
