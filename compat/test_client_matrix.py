@@ -69,12 +69,12 @@ def get_bytes(s3, bucket: str, key: str) -> bytes:
     return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
-def assert_refused(done, bucket_or_none, s3, key: str | None = None):
-    """A client run with a wrong secret key: non-zero exit, the server's SignatureDoesNotMatch
-    visible in its output, nothing written."""
+def assert_refused(done, bucket_or_none, s3, key: str | None = None, evidence: str = "SignatureDoesNotMatch"):
+    """A client run with a wrong secret key: non-zero exit, the server's refusal visible in its
+    output (the error code; a client that starts with a HEAD only sees its 403), nothing written."""
     assert done.returncode != 0, f"the client succeeded with a wrong secret key:\n{done.stdout!r}\n{done.stderr!r}"
     text = (done.stdout + done.stderr).decode("utf-8", "replace")
-    assert "SignatureDoesNotMatch" in text or "403" in text, text[-3000:]
+    assert evidence in text, text[-3000:]
     if bucket_or_none and key:
         assert key not in H.list_keys(s3, bucket_or_none)
 
@@ -101,10 +101,13 @@ class TestCoscmd:
         head = s3.head_object(Bucket=bucket, Key="up/tree/big/large.bin")
         assert head["Metadata"].get("md5") == hashlib.md5(files["big/large.bin"]).hexdigest()
 
-        listing = c("list", "-ar", "up/").stdout.decode()
+        listed = c("list", "-ar", "up/")
+        listing = listed.stdout.decode()
         for rel in files:
             assert f"up/tree/{rel}" in listing, listing
-        assert f"Files num: {len(files)}" in c("list", "-ar", "-n", "1000", "up/").stderr.decode() + listing
+        summary = listed.stderr.decode()  # coscmd logs its summary
+        assert f"Files num: {len(files)}" in summary and f"Files size: {sum(map(len, files.values()))}" in summary, \
+            summary
 
         # download -r (the big file in ranges: it is above the download threshold too).
         dl = tmp_path / "dl"
@@ -404,8 +407,10 @@ class TestRclone:
     def test_wrong_secret_key_fails(self, port, s3, bucket, tmp_path, remote):
         rc = H.Rclone(tmp_path / "client", port, secret_key="not-the-secret-key")
         (tmp_path / "f.txt").write_bytes(b"x")
+        # rclone first HEADs the destination: the 403 of a HEAD has no error document.
         assert_refused(rc("copyto", str(tmp_path / "f.txt"), f"{remote}:{bucket}/f.txt", check=False),
-                       bucket, s3, "f.txt")
+                       bucket, s3, "f.txt", evidence="status code: 403")
+        assert_refused(rc("lsf", f"{remote}:{bucket}", check=False), None, s3)
 
 
 # ============================================================================ s3cmd
