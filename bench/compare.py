@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark: cosd against its peers and the machine's limits, in one run.
 
-    bench/compare.py                      # everything, 10 s per workload (about 15 minutes)
+    bench/compare.py                      # everything, 10 s per workload (about 20 minutes)
     bench/compare.py --duration 3s        # a quicker, noisier pass
     bench/compare.py --targets cosd,nginx # a subset
 
@@ -12,9 +12,9 @@ Runs the same cosd-bench workloads, with the same sizes and concurrency, against
   - nginx (Debian) serving the same bytes as static files and a fixed 200 to preflights,
 and measures single-core MD5 (openssl's and the md-5 crate's). It goes group by group
 (small objects, large objects, one large stream), every target in turn, so that the figures
-of one row are minutes apart. Installs what is missing
-itself (idempotent), each peer into ~/.cache/cosd-bench (COSD_BENCH_CACHE), nginx with
-apt-get. Every server listens on 127.0.0.1 only and is stopped when its turn ends.
+of one row are minutes apart. Installs what is missing itself (idempotent), each peer into
+~/.cache/cosd-bench (COSD_BENCH_CACHE), nginx with apt-get. Every server listens on 127.0.0.1
+only, on fresh data, and is stopped when its turn ends.
 
 Writes, under bench/results/<time>/ (or --out): each target's JSON from cosd-bench,
 summary.json, table.md (absolute figures, ratios cosd/peer and cosd/limit), chart.svg.
@@ -339,11 +339,13 @@ def build_table(results, limits, targets, meta):
     for label, group, workload, metric, limit in ROWS:
         cosd, _ = cell(results, "cosd", group, workload, metric)
         row = [label]
-        values = {}
+        values, missing = {}, []
         for t in shown:
             v, note = cell(results, t, group, workload, metric)
             values[t] = v
             row.append(fmt(v, note))
+            if v is None:
+                missing.append(f"{t}: {note}")
         peer_values = [(values[p], p) for p in peers if values.get(p) is not None]
         best = max(peer_values, default=(None, None))
         row.append(f"{ratio(cosd, best[0])} ({best[1]})" if best[0] else "—")
@@ -359,7 +361,7 @@ def build_table(results, limits, targets, meta):
         else:
             row += ["—", "—"]
         lines.append("| " + " | ".join(row) + " |")
-        chart.append((label, values))
+        chart.append((label, values, missing))
 
     lat = ["", "p50 / p99 latency, ms:", "",
            "| workload | " + " | ".join(shown) + " |", "|" + "---|" * (len(shown) + 1)]
@@ -392,21 +394,22 @@ def build_svg(chart):
     """Grouped horizontal bars, one group per row of the table, each bar scaled to the
     largest figure of its group (the units differ between groups) and labelled with its value."""
     names = []
-    for _, values in chart:
+    for _, values, _ in chart:
         for name in values:
             if name not in names:
                 names.append(name)
     colour = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
-    bar, gap, left, width = 14, 18, 270, 420
+    bar, gap, left, width = 14, 18, 330, 420
     height = 40 + sum(len([v for v in vals.values() if v is not None]) * bar + gap
-                      for _, vals in chart) + 20 * len(names) + 20
+                      + (bar if missing else 0)
+                      for _, vals, missing in chart) + 20 * len(names) + 20
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 120}" '
            f'height="{height}" font-family="sans-serif" font-size="11">',
            '<rect width="100%" height="100%" fill="white"/>',
            f'<text x="10" y="20" font-size="14" font-weight="bold">cosd and peers, '
            f'same workloads (bar length relative to the best in each row)</text>']
     y = 40
-    for label, values in chart:
+    for label, values, missing in chart:
         present = [(n, v) for n, v in values.items() if v is not None]
         if not present:
             continue
@@ -417,6 +420,11 @@ def build_svg(chart):
             out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar - 2}" '
                        f'fill="{colour[n]}"><title>{html.escape(n)}</title></rect>')
             out.append(f'<text x="{left + w + 4:.1f}" y="{y + bar - 4}">{fmt(v)}</text>')
+            y += bar
+        if missing:
+            # Not silently skipped: say who could not do it.
+            out.append(f'<text x="{left}" y="{y + bar - 4}" fill="#555">'
+                       f'{html.escape("; ".join(missing))}</text>')
             y += bar
         y += gap
     for n in names:
@@ -435,7 +443,13 @@ def main():
     parser.add_argument("--out", type=Path, help="default: bench/results/<time>")
     parser.add_argument("--publish", action="store_true",
                         help="also copy table, chart and summary to bench/latest/")
+    parser.add_argument("--render", type=Path, metavar="SUMMARY_JSON",
+                        help="measure nothing: redraw table and chart from a summary.json")
     args = parser.parse_args()
+    if args.render:
+        summary = json.loads(args.render.read_text())
+        write_report(summary, args.render.parent, args.publish)
+        return
     targets = [t for t in args.targets.split(",") if t]
     unknown = set(targets) - set(ALL_TARGETS)
     if unknown or "cosd" not in targets:
@@ -475,20 +489,28 @@ def main():
         "cosd_bench_client": "same machine, 2 worker threads, keep-alive HTTP/1.1, SigV4",
         "load": load,
     }
-    table, chart = build_table(results, limits, targets, meta)
-    (out_dir / "summary.json").write_text(json.dumps(
-        {"meta": meta, "durability": {t: DURABILITY[t] for t in targets},
-         "md5_mib_per_sec": limits, "results": results}, indent=2) + "\n")
+    summary = {"meta": meta, "targets": targets,
+               "durability": {t: DURABILITY[t] for t in targets},
+               "md5_mib_per_sec": limits, "results": results}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_report(summary, out_dir, args.publish)
+
+
+def write_report(summary, out_dir, publish):
+    """table.md and chart.svg from a summary, beside it; copies all three to bench/latest/."""
+    table, chart = build_table(summary["results"], summary["md5_mib_per_sec"],
+                               summary["targets"], summary["meta"])
     (out_dir / "table.md").write_text(table)
     (out_dir / "chart.svg").write_text(build_svg(chart))
     print(table)
     log(f"results in {out_dir}")
-    if args.publish:
+    if publish:
         latest = REPO / "bench" / "latest"
         latest.mkdir(exist_ok=True)
         for name in ("table.md", "chart.svg", "summary.json"):
-            shutil.copy(out_dir / name, latest / name)
-        log(f"copied table, chart and summary to {latest} (README.md shows them)")
+            if (out_dir / name).resolve() != (latest / name).resolve():
+                shutil.copy(out_dir / name, latest / name)
+        log(f"table, chart and summary are in {latest} (README.md shows them)")
 
 
 if __name__ == "__main__":
