@@ -229,6 +229,17 @@ def quoted_etag(data: bytes) -> str:
     return f'"{md5_hex(data)}"'
 
 
+def split(data: bytes, size: int) -> list[bytes]:
+    """``data`` cut into parts of ``size`` bytes (the last one shorter)."""
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+def multipart_etag(parts: list[bytes]) -> str:
+    """The ETag of an object completed from these parts: ``"<md5 of the part MD5s>-<n>"``."""
+    joined = b"".join(hashlib.md5(p).digest() for p in parts)
+    return f'"{hashlib.md5(joined).hexdigest()}-{len(parts)}"'
+
+
 def _crc64_table() -> list[int]:
     poly = 0xC96C5795D7870F42  # reflected ECMA-182 polynomial
     table = []
@@ -608,3 +619,228 @@ class Background(threading.Thread):
             self.result = self.fn(*self.args, **self.kwargs)
         except BaseException as e:  # noqa: BLE001 - reported to the caller
             self.exc = e
+
+
+# --------------------------------------------------------------------------- command-line clients
+# The client matrix (test_client_matrix.py) drives clients as separate processes: coscmd, the aws
+# CLI and s3cmd from the venv this suite runs in, Debian's rclone, and cos-nodejs-sdk-v5 through
+# compat/node/scenario.mjs. Each gets its own config file in a temp dir and a private HOME (no
+# client ever reads or writes the user's own configuration), and is pointed only at loopback.
+
+CLIENT_TIMEOUT_S = 180.0
+NODE_DIR = REPO_ROOT / "compat" / "node"
+# Every client that addresses buckets as virtual hosts under this domain needs `*.localhost` to
+# resolve to loopback (libnss-myhostname, installed by compat/setup.sh).
+LOCAL_DOMAIN = "cos.localhost"
+
+
+def venv_tool(name: str) -> str:
+    """A command installed in the venv that runs this suite (coscmd, aws, s3cmd)."""
+    import sys
+
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        raise AssertionError(f"{path} is missing: run compat/setup.sh (it installs the pinned clients)")
+    return str(path)
+
+
+def client_env(home: Path, **extra: str) -> dict:
+    """The environment of a client process: HOME is a private temp dir, and nothing of the AWS
+    environment leaks in (rclone 1.60 fails when AWS_CA_BUNDLE is set)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    home.mkdir(parents=True, exist_ok=True)
+    env.update({"HOME": str(home), "NO_PROXY": "127.0.0.1,localhost,.localhost",
+                "no_proxy": "127.0.0.1,localhost,.localhost", "LC_ALL": "C.UTF-8", "PYTHONIOENCODING": "utf-8",
+                "PYTHONUTF8": "1"})
+    env.update(extra)
+    return env
+
+
+class ClientFailed(AssertionError):
+    pass
+
+
+def run_client(argv: list[str], env: Mapping[str, str], *, cwd: Path | None = None, check: bool = True,
+               input: bytes | None = None, timeout: float = CLIENT_TIMEOUT_S) -> subprocess.CompletedProcess:
+    """Runs one client command (bounded by ``timeout``); with ``check``, a non-zero exit status
+    raises ClientFailed showing the command and the tails of its output."""
+    try:
+        done = subprocess.run(argv, env=dict(env), cwd=cwd, input=input, stdin=None if input is not None
+                              else subprocess.DEVNULL, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise ClientFailed(f"timed out after {timeout:.0f}s: {' '.join(argv)}\n--- stdout ---\n"
+                           f"{_tail(e.stdout)}\n--- stderr ---\n{_tail(e.stderr)}") from None
+    if check and done.returncode != 0:
+        raise ClientFailed(f"exit status {done.returncode}: {' '.join(argv)}\n--- stdout ---\n"
+                           f"{_tail(done.stdout)}\n--- stderr ---\n{_tail(done.stderr)}")
+    return done
+
+
+def _tail(data: bytes | None, limit: int = 6000) -> str:
+    text = (data or b"").decode("utf-8", "replace")
+    return text if len(text) <= limit else "[...]\n" + text[-limit:]
+
+
+class Coscmd:
+    """coscmd with its own config file (written by ``coscmd config``) and log file. coscmd has
+    no IP option: it reaches ``<bucket>.cos.localhost:PORT``. It uploads in parts only above
+    ``max(part_size, multiupload_threshold)``, and the threshold cannot go below 20 MB."""
+
+    def __init__(self, workdir: Path, port: int, bucket: str, secret_key: str = SECRET_KEY,
+                 part_size_mb: int = 5, threshold_mb: int = 20):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.conf = self.dir / "coscmd.conf"
+        self.log = self.dir / "coscmd.log"
+        self.env = client_env(self.dir / "home")
+        self.exe = venv_tool("coscmd")
+        self("config", "-a", SECRET_ID, "-s", secret_key, "-b", bucket, "-e", f"{LOCAL_DOMAIN}:{port}",
+             "--do-not-use-ssl", "-p", str(part_size_mb), "-m", "3", "--retry", "1", "--timeout", "60")
+        with open(self.conf, "a") as f:  # documented keys that `coscmd config` has no flag for
+            f.write(f"multiupload_threshold = {threshold_mb}\nmultidownload_threshold = {threshold_mb}\n")
+
+    def __call__(self, *args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        return run_client([self.exe, "-c", str(self.conf), "-l", str(self.log), *args], self.env, cwd=cwd,
+                          check=check)
+
+
+class AwsCli:
+    """The aws CLI v1 with its own config and credentials files; path-style addressing of
+    http://127.0.0.1:PORT, multipart above ``threshold_mb``."""
+
+    def __init__(self, workdir: Path, port: int, secret_key: str = SECRET_KEY, threshold_mb: int = 5,
+                 max_concurrency: int = 4):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        config, creds = self.dir / "aws-config", self.dir / "aws-credentials"
+        config.write_text(f"[default]\nregion = {REGION}\noutput = json\nretry_mode = standard\nmax_attempts = 1\n"
+                          f"s3 =\n    addressing_style = path\n    multipart_threshold = {threshold_mb}MB\n"
+                          f"    multipart_chunksize = {threshold_mb}MB\n    max_concurrent_requests = {max_concurrency}\n")
+        creds.write_text(f"[default]\naws_access_key_id = {SECRET_ID}\naws_secret_access_key = {secret_key}\n")
+        self.env = client_env(self.dir / "home", AWS_CONFIG_FILE=str(config),
+                              AWS_SHARED_CREDENTIALS_FILE=str(creds), AWS_EC2_METADATA_DISABLED="true",
+                              AWS_PAGER="")
+        self.base = [venv_tool("aws"), "--endpoint-url", f"http://127.0.0.1:{port}", "--cli-connect-timeout", "10",
+                     "--cli-read-timeout", "120"]
+
+    def __call__(self, *args: str, check: bool = True, input: bytes | None = None,
+                 cwd: Path | None = None) -> subprocess.CompletedProcess:
+        return run_client([*self.base, *args], self.env, check=check, input=input, cwd=cwd)
+
+    def json(self, *args: str):
+        import json
+
+        out = self(*args).stdout
+        return json.loads(out) if out.strip() else None
+
+
+class S3cmd:
+    """s3cmd with its own config file; path style on http://127.0.0.1:PORT, multipart above
+    ``chunk_mb`` (5 MB is its minimum)."""
+
+    def __init__(self, workdir: Path, port: int, secret_key: str = SECRET_KEY, chunk_mb: int = 5):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.conf = self.dir / "s3cfg"
+        self.conf.write_text(
+            f"[default]\naccess_key = {SECRET_ID}\nsecret_key = {secret_key}\nhost_base = 127.0.0.1:{port}\n"
+            f"host_bucket = 127.0.0.1:{port}\nuse_https = False\nbucket_location = {REGION}\n"
+            f"signature_v2 = False\nmultipart_chunk_size_mb = {chunk_mb}\nprogress_meter = False\n"
+            f"socket_timeout = 60\nmax_retries = 1\n")
+        self.env = client_env(self.dir / "home")
+        self.exe = venv_tool("s3cmd")
+
+    def __call__(self, *args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        return run_client([self.exe, "-c", str(self.conf), *args], self.env, check=check, cwd=cwd)
+
+
+class Rclone:
+    """Debian's rclone with its own config file holding two remotes for the same server:
+    ``tcos`` (provider TencentCOS: virtual host ``<bucket>.cos.localhost:PORT``) and ``other``
+    (provider Other, path style on 127.0.0.1). Multipart above ``cutoff_mb``."""
+
+    REMOTES = ("tcos", "other")
+
+    def __init__(self, workdir: Path, port: int, secret_key: str = SECRET_KEY, cutoff_mb: int = 5):
+        import shutil
+
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.conf = self.dir / "rclone.conf"
+        keys = f"access_key_id = {SECRET_ID}\nsecret_access_key = {secret_key}\n"
+        self.conf.write_text(
+            f"[tcos]\ntype = s3\nprovider = TencentCOS\n{keys}endpoint = http://{LOCAL_DOMAIN}:{port}\n\n"
+            f"[other]\ntype = s3\nprovider = Other\n{keys}endpoint = http://127.0.0.1:{port}\n"
+            f"region = {REGION}\nforce_path_style = true\n")
+        self.env = client_env(self.dir / "home")  # also drops AWS_CA_BUNDLE (rclone 1.60 fails on it)
+        exe = shutil.which("rclone")
+        if exe is None:
+            raise AssertionError("rclone is not installed: run compat/setup.sh (Debian package rclone)")
+        self.base = [exe, "--config", str(self.conf), "--s3-upload-cutoff", f"{cutoff_mb}M", "--s3-chunk-size",
+                     f"{cutoff_mb}M", "--contimeout", "10s", "--timeout", "60s", "--retries", "1",
+                     "--low-level-retries", "1", "--stats", "0"]
+
+    def __call__(self, *args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        return run_client([*self.base, *args], self.env, check=check, cwd=cwd)
+
+
+def run_node_scenario(workdir: Path, port: int, bucket: str, small: Path, big: Path, chunk_size: int,
+                      origin: str, secret_key: str = SECRET_KEY) -> dict:
+    """Runs compat/node/scenario.mjs (cos-nodejs-sdk-v5) and returns the JSON it printed."""
+    import json
+    import shutil
+
+    if not (NODE_DIR / "node_modules" / "cos-nodejs-sdk-v5").is_dir():
+        raise AssertionError(f"{NODE_DIR}/node_modules is missing: run compat/setup.sh (npm ci)")
+    node = shutil.which("node")
+    if node is None:
+        raise AssertionError("node is not installed")
+    workdir = Path(workdir)
+    downloads = workdir / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    cfg = workdir / "node-scenario.json"
+    cfg.write_text(json.dumps({
+        "port": port, "bucket": bucket, "region": REGION, "secretId": SECRET_ID, "secretKey": secret_key,
+        "smallFile": str(small), "bigFile": str(big), "chunkSize": chunk_size, "downloadDir": str(downloads),
+        "origin": origin}))
+    done = run_client([node, str(NODE_DIR / "scenario.mjs"), str(cfg)], client_env(workdir / "home"),
+                      cwd=NODE_DIR, timeout=170)
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        raise ClientFailed(f"scenario.mjs printed no JSON:\n{_tail(done.stdout)}\n--- stderr ---\n"
+                           f"{_tail(done.stderr)}") from None
+
+
+def write_tree(root: Path, big_size: int, seed: int = 0) -> dict[str, bytes]:
+    """A small directory tree for the sync-style clients: nested directories, a key with a
+    space and non-ASCII characters, an empty file, and one file of ``big_size`` bytes (above the
+    client's multipart threshold). Returns {relative path: content}."""
+    files = {
+        "a.txt": b"hello from the client matrix\n",
+        "empty.dat": b"",
+        "sub/b.txt": det_bytes(3000, seed + 1),
+        "sub/deep/c.bin": det_bytes(70_000, seed + 2),
+        "sub/with space/\u00fcnic\u00f8de \u6587\u4ef6.txt": "gr\u00fc\u00dfe \u4f60\u597d\n".encode(),
+        "big/large.bin": det_bytes(big_size, seed + 3),
+    }
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return files
+
+
+def read_tree(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` as {relative path: content}."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+def list_keys(s3, bucket: str, prefix: str = "") -> dict[str, dict]:
+    """What the server holds under ``prefix`` (read with boto3, independently of the client
+    under test): {key: {"Size", "ETag"}}."""
+    out = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            out[obj["Key"]] = {"Size": obj["Size"], "ETag": obj["ETag"]}
+    return out

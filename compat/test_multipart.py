@@ -9,7 +9,6 @@ the server.
 
 from __future__ import annotations
 
-import hashlib
 import time
 
 import pytest
@@ -20,15 +19,6 @@ from qcloud_cos import CosServiceError
 import cosd_helpers as H
 
 MB = 1024 * 1024
-
-
-def multipart_etag(parts: list[bytes]) -> str:
-    joined = b"".join(hashlib.md5(p).digest() for p in parts)
-    return f'"{hashlib.md5(joined).hexdigest()}-{len(parts)}"'
-
-
-def split(data: bytes, size: int) -> list[bytes]:
-    return [data[i:i + size] for i in range(0, len(data), size)]
 
 
 def cos_error(fn, *args, **kwargs) -> tuple[int, str]:
@@ -52,7 +42,7 @@ class TestCosSdk:
         src.write_bytes(data)
         key = "big/大 file.bin"
         done = cos.upload_file(Bucket=bucket, Key=key, LocalFilePath=str(src), PartSize=2, MAXThread=4)
-        assert done["ETag"] == multipart_etag(split(data, 2 * MB))
+        assert done["ETag"] == H.multipart_etag(H.split(data, 2 * MB))
         head = cos.head_object(Bucket=bucket, Key=key)
         assert head["Content-Length"] == str(len(data))
         assert head["x-cos-hash-crc64ecma"] == str(H.crc64(data))
@@ -78,12 +68,32 @@ class TestCosSdk:
         # The SDK lists the key's uploads, takes the last one, checks its parts against the
         # file (List Parts: sizes and ETags) and uploads only the missing ones.
         done = cos.upload_file(Bucket=bucket, Key=key, LocalFilePath=str(src), PartSize=1, MAXThread=2)
-        assert done["ETag"] == multipart_etag(split(data, MB))
+        assert done["ETag"] == H.multipart_etag(H.split(data, MB))
         sent = [r.request.url for r in cos.responses if r.request.method == "PUT"]
         assert len(sent) == 4 and all(newest in url for url in sent), sent
         assert [u["UploadId"] for u in cos.list_multipart_uploads(Bucket=bucket)["Upload"]] == [older]
         body = cos.get_object(Bucket=bucket, Key=key)["Body"].get_raw_stream().read()
         assert body == data
+
+    def test_managed_copy(self, port, bucket):
+        cos = H.make_cos_client(port)  # its copy threshold is changed below: not the session's client
+        data = H.det_bytes(12 * MB + 5, seed=13)
+        cos.put_object(Bucket=bucket, Key="src.bin", Body=data)
+        # copy() HEADs the source with a URL of its own (no IP mode): name the source by endpoint,
+        # <bucket>.cos.localhost:PORT (resolved to loopback by libnss-myhostname).
+        src = {"Bucket": bucket, "Key": "src.bin", "Endpoint": f"{H.LOCAL_DOMAIN}:{port}"}
+        # Same region and storage class: one PUT Object - Copy.
+        cos.copy(Bucket=bucket, Key="same.bin", CopySource=src)
+        assert cos.head_object(Bucket=bucket, Key="same.bin")["ETag"] == H.quoted_etag(data)
+        # Another storage class, above the copy threshold (lowered from 5 GB to 5 MB): a multipart
+        # upload of Upload Part - Copy parts, in threads.
+        cos._conf.set_copy_part_threshold_size(5 * MB)
+        cos.copy(Bucket=bucket, Key="parts.bin", CopySource=src, StorageClass="STANDARD_IA", PartSize=5, MAXThread=3)
+        head = cos.head_object(Bucket=bucket, Key="parts.bin")
+        assert head["ETag"] == H.multipart_etag(H.split(data, 5 * MB))
+        assert (head["x-cos-storage-class"], head["x-cos-hash-crc64ecma"]) == ("STANDARD_IA", str(H.crc64(data)))
+        assert cos.get_object(Bucket=bucket, Key="parts.bin")["Body"].get_raw_stream().read() == data
+        assert "Upload" not in cos.list_multipart_uploads(Bucket=bucket)
 
     def test_low_level_calls(self, cos, bucket):
         key = "low/level.bin"
@@ -110,7 +120,7 @@ class TestCosSdk:
 
         done = cos.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=uid, MultipartUpload={
             "Part": [{"PartNumber": 1, "ETag": r1["ETag"]}, {"PartNumber": 2, "ETag": r2["ETag"]}]})
-        assert done["ETag"] == multipart_etag([p1, p2])
+        assert done["ETag"] == H.multipart_etag([p1, p2])
         assert done["Key"] == key
         got = cos.get_object(Bucket=bucket, Key=key)
         assert got["Body"].get_raw_stream().read() == p1 + p2
@@ -169,7 +179,7 @@ class TestBoto3:
         src = tmp_path / "src.bin"
         src.write_bytes(data)
         s3.upload_file(str(src), bucket, "b/big.bin", Config=self.CONFIG)
-        expected = multipart_etag(split(data, 5 * MB))
+        expected = H.multipart_etag(H.split(data, 5 * MB))
         head = s3.head_object(Bucket=bucket, Key="b/big.bin")
         assert (head["ETag"], head["ContentLength"]) == (expected, len(data))
         dst = tmp_path / "dst.bin"
@@ -210,7 +220,7 @@ class TestBoto3:
         assert s3_error(complete, [{"PartNumber": 2, "ETag": e2}, {"PartNumber": 1, "ETag": e1}]) \
             == (400, "InvalidPartOrder")
         done = complete([{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}])
-        assert done["ETag"] == multipart_etag([p1, p2])
+        assert done["ETag"] == H.multipart_etag([p1, p2])
         got = s3.get_object(Bucket=bucket, Key=key)
         assert got["Body"].read() == p1 + p2
         assert (got["ContentType"], got["Metadata"]) == ("text/x-low", {"who": "boto3"})

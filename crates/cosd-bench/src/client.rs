@@ -518,12 +518,7 @@ impl Client {
 pub const PREFLIGHT_ORIGIN: &str = "https://bench.example";
 
 fn encode(s: &str) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(s, SET).to_string()
+    cosd_api::auth::percent_encode(s.as_bytes())
 }
 
 /// The text of the first `<tag>` element of an XML document.

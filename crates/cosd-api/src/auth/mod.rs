@@ -16,6 +16,9 @@ pub mod cos_v5;
 pub mod post_policy;
 pub(crate) mod primitives;
 pub mod sigv4;
+
+/// The percent-encoding both signature schemes use, for clients that build URLs to sign.
+pub use primitives::{encode as percent_encode, encode_path as percent_encode_path};
 #[cfg(test)]
 mod test_support;
 

@@ -33,12 +33,12 @@ pub(crate) type HmacSha1 = Hmac<Sha1>;
 pub(crate) type HmacSha256 = Hmac<Sha256>;
 
 /// Percent-encodes every byte outside `A-Za-z0-9-_.~`, with upper-case hex as all SDKs send.
-pub(crate) fn encode(bytes: &[u8]) -> String {
+pub fn encode(bytes: &[u8]) -> String {
     percent_encode(bytes, UNRESERVED).to_string()
 }
 
 /// [`encode`], but keeping `/` so path segments stay apart.
-pub(crate) fn encode_path(bytes: &[u8]) -> String {
+pub fn encode_path(bytes: &[u8]) -> String {
     percent_encode(bytes, UNRESERVED_AND_SLASH).to_string()
 }
 

@@ -219,23 +219,12 @@ pub fn now_secs() -> u64 {
 
 /// Percent-encodes a decoded path for the wire (`/` kept).
 pub fn encode_path(path: &str) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~')
-        .remove(b'/');
-    percent_encoding::utf8_percent_encode(path, SET).to_string()
+    cosd_api::auth::percent_encode_path(path.as_bytes())
 }
 
 /// Percent-encodes a query component.
 pub fn encode_component(s: &str) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(s, SET).to_string()
+    cosd_api::auth::percent_encode(s.as_bytes())
 }
 
 /// A request signed with COS signature v5 by the root test key, path style on the server's
