@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark: cosd against its peers and the machine's limits, in one run.
 
-    bench/compare.py                      # everything, 10 s per workload (about 20 minutes)
+    bench/compare.py                      # everything, 10 s per workload (about 15 minutes)
     bench/compare.py --duration 3s        # a quicker, noisier pass
     bench/compare.py --targets cosd,nginx # a subset
 
