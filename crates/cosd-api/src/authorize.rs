@@ -52,6 +52,7 @@ mod tests {
         let alice = Principal::Account {
             account: "1".into(),
             access_key: "ak".into(),
+            scope: None,
         };
         assert!(authorize(&alice, bucket("1")).unwrap().is_some());
         assert!(authorize(&alice, Target::NoBucket).unwrap().is_none());

@@ -28,7 +28,7 @@ pub use hash::{crc64, crc64_combine, BlobDigest, Crc64Concat, DigestHandle, Hash
 pub use list::{list, list_uploads, ListPage, ListQuery, UploadPage, UploadQuery};
 pub use meta::{
     BucketRecord, Completed, ContentHeaders, MetaStore, ObjectAttrs, ObjectRecord, PartRecord,
-    RedbMeta, ScanFrom, Segment, UploadRecord, UploadsFrom,
+    RedbMeta, ScanFrom, Segment, Setting, UploadRecord, UploadsFrom,
 };
 pub use store::{PutResult, Store};
 

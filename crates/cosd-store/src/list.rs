@@ -464,6 +464,12 @@ mod tests {
         async fn blob_in_use(&self, _: &str) -> Result<bool> {
             unused()
         }
+        async fn get_setting(&self, _: &str) -> Result<Option<crate::Setting>> {
+            unused()
+        }
+        async fn put_setting(&self, _: &str, _: Vec<u8>, _: u64) -> Result<bool> {
+            unused()
+        }
     }
 
     fn index<S: AsRef<str>>(keys: impl IntoIterator<Item = S>) -> Index {

@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime};
 pub async fn conformance(store: &Store) {
     buckets(store).await;
     configs(store).await;
+    settings(store).await;
     objects(store).await;
     scan_bounds(store).await;
     bad_digest(store).await;
@@ -225,6 +226,25 @@ async fn configs(store: &Store) {
         .put_bucket_config("missing-1250000000", "cors", Some(vec![]))
         .await;
     assert!(matches!(orphan, Err(StoreError::NoSuchBucket)));
+}
+
+async fn settings(store: &Store) {
+    let m = &store.meta;
+    assert_eq!(m.get_setting("accounts").await.unwrap(), None);
+    assert!(!m.put_setting("accounts", b"x".to_vec(), 1).await.unwrap());
+    assert!(m.put_setting("accounts", b"one".to_vec(), 0).await.unwrap());
+    assert!(!m
+        .put_setting("accounts", b"lost".to_vec(), 0)
+        .await
+        .unwrap());
+    assert!(m.put_setting("accounts", b"two".to_vec(), 1).await.unwrap());
+    let got = m.get_setting("accounts").await.unwrap().unwrap();
+    assert_eq!((got.value.as_slice(), got.version), (&b"two"[..], 2));
+    assert_eq!(m.get_setting("token-key").await.unwrap(), None);
+    // Racing writers that read the same version: exactly one wins.
+    let racers = (0..8).map(|i| m.put_setting("race", vec![i], 0));
+    let won = futures_util::future::join_all(racers).await;
+    assert_eq!(won.into_iter().filter(|w| *w.as_ref().unwrap()).count(), 1);
 }
 
 async fn objects(store: &Store) {

@@ -23,6 +23,7 @@ impl Keyring for Credentials {
         (access_key == self.secret_id).then(|| Secret {
             secret_key: self.secret_key.clone(),
             account: self.appid.clone(),
+            scope: None,
         })
     }
 }

@@ -243,6 +243,7 @@ fn verify(
         principal: Principal::Account {
             account: secret.account,
             access_key: auth.access_key.clone(),
+            scope: secret.scope,
         },
         body: BodyCheck::None,
     })
@@ -604,7 +605,8 @@ mod tests {
             ok.principal,
             Principal::Account {
                 account: "1250000000".into(),
-                access_key: AK.into()
+                access_key: AK.into(),
+                scope: None
             }
         );
         assert!(matches!(ok.body, BodyCheck::None));

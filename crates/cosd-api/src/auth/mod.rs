@@ -24,6 +24,7 @@ mod test_support;
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use cosd_store::ByteStream;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// How far a client clock (or a signature's start time) may be from ours.
@@ -34,6 +35,21 @@ pub const MAX_CLOCK_SKEW_SECS: u64 = 15 * 60;
 pub struct Secret {
     pub secret_key: String,
     pub account: String,
+    /// Set for temporary keys: the most they may do, whatever their account may do.
+    pub scope: Option<Arc<Scope>>,
+}
+
+/// The limits of a temporary key. A request must fall inside every limit that is set; the
+/// account's own permissions (ownership, ACLs, policies) still apply on top.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// The one bucket (full name, `<name>-<appid>`) the key may use.
+    pub bucket: Option<String>,
+    /// The key prefix objects must have.
+    pub prefix: Option<String>,
+    /// Allowed actions as policies name them (`cos:GetObject`, `name/cos:PutObject`, `cos:*`);
+    /// empty means any.
+    pub actions: Vec<String>,
 }
 
 /// Looks up secret keys by access key id (COS `SecretId`).
@@ -45,7 +61,12 @@ pub trait Keyring: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Anonymous,
-    Account { account: String, access_key: String },
+    Account {
+        account: String,
+        access_key: String,
+        /// `Some` for a temporary key (see [`Scope`]).
+        scope: Option<Arc<Scope>>,
+    },
 }
 
 /// What must still be checked of the body once it streams.

@@ -192,6 +192,7 @@ fn verify_cos(
     Ok(Principal::Account {
         account: secret.account,
         access_key: access_key.to_owned(),
+        scope: secret.scope,
     })
 }
 
@@ -236,6 +237,7 @@ fn verify_sigv4(
     Ok(Principal::Account {
         account: secret.account,
         access_key: credential.access_key.to_owned(),
+        scope: secret.scope,
     })
 }
 
@@ -658,7 +660,8 @@ mod tests {
             auth.principal,
             Principal::Account {
                 account: "1250000000".into(),
-                access_key: COS_ID.into()
+                access_key: COS_ID.into(),
+                scope: None
             }
         );
         let policy = auth.policy.unwrap();

@@ -295,6 +295,7 @@ fn authenticated(secret: Secret, access_key: &str, body: BodyCheck) -> Authentic
         principal: Principal::Account {
             account: secret.account,
             access_key: access_key.to_owned(),
+            scope: secret.scope,
         },
         body,
     }
@@ -841,7 +842,8 @@ mod tests {
                 ok.principal,
                 Principal::Account {
                     account: "1250000000".into(),
-                    access_key: AK.into()
+                    access_key: AK.into(),
+                    scope: None
                 }
             );
             let expected = <[u8; 32]>::try_from(hex::decode(example.payload).unwrap()).unwrap();

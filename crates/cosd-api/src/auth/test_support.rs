@@ -19,6 +19,7 @@ impl Keyring for OneKey {
         (access_key == self.access_key).then(|| Secret {
             secret_key: self.secret_key.to_owned(),
             account: "1250000000".to_owned(),
+            scope: None,
         })
     }
 }

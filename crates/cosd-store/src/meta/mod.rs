@@ -2,6 +2,7 @@
 //! multipart uploads with their parts.
 
 mod redb_store;
+mod settings_files;
 
 pub use redb_store::RedbMeta;
 
@@ -119,6 +120,15 @@ pub struct Completed {
     pub replaced: Option<ObjectRecord>,
     /// Parts that were uploaded but left out of the object; nothing references their blobs.
     pub unused: Vec<PartRecord>,
+}
+
+/// A deployment-wide document (the account list, the key that signs temporary credentials),
+/// with a version that every successful write increases by one, for compare-and-set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    pub value: Vec<u8>,
+    /// 1 after the first write; a missing setting counts as version 0.
+    pub version: u64,
 }
 
 /// Where a scan of the uploads starts. Uploads are ordered by key, then by upload id.
@@ -265,4 +275,13 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Whether any object entry or uploaded part references this blob (used by the orphan
     /// sweep, which must never collect the parts of an upload in progress).
     async fn blob_in_use(&self, blob: &str) -> Result<bool>;
+
+    /// A deployment-wide setting, shared by every node using this store. Names are short
+    /// `[a-z0-9_-]` words.
+    async fn get_setting(&self, name: &str) -> Result<Option<Setting>>;
+    /// Writes `value` as setting `name` if its version is still `expected` (0: it does not
+    /// exist yet); returns whether it wrote. Callers read, change and retry on `false`, so two
+    /// admins (or nodes) never lose each other's change. Settings must be writable while a
+    /// server is running on the same store (the admin commands rely on it).
+    async fn put_setting(&self, name: &str, value: Vec<u8>, expected: u64) -> Result<bool>;
 }

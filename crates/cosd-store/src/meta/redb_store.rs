@@ -3,9 +3,11 @@
 //! Every method is one redb transaction run on the blocking thread pool (redb is synchronous
 //! and fsyncs on commit, which must not stall the async workers). Write transactions use redb's
 //! default `Durability::Immediate`, so a commit that returned survives a crash or `kill -9`.
+//! Settings live beside the database in `settings/` (see [`FileSettings`] for why).
 
+use super::settings_files::FileSettings;
 use super::{
-    BucketRecord, Completed, MetaStore, ObjectRecord, PartRecord, ScanFrom, UploadRecord,
+    BucketRecord, Completed, MetaStore, ObjectRecord, PartRecord, ScanFrom, Setting, UploadRecord,
     UploadsFrom,
 };
 use crate::{Result, StoreError};
@@ -39,12 +41,14 @@ const BLOB_REFS: TableDefinition<&str, ()> = TableDefinition::new("blob_refs");
 #[derive(Clone)]
 pub struct RedbMeta {
     db: Arc<Database>,
+    settings: FileSettings,
 }
 
 impl RedbMeta {
     /// Opens (or creates) the database at `path` and makes sure every table exists, so read
-    /// transactions never meet a missing table.
+    /// transactions never meet a missing table. Settings go in `settings/` beside it.
     pub fn open(path: &Path) -> Result<Self> {
+        let settings = FileSettings::open(&path.with_file_name("settings"))?;
         let db = Database::create(path).map_err(meta_err)?;
         let tx = db.begin_write().map_err(meta_err)?;
         tx.open_table(BUCKETS).map_err(meta_err)?;
@@ -54,7 +58,10 @@ impl RedbMeta {
         tx.open_table(PARTS).map_err(meta_err)?;
         tx.open_table(BLOB_REFS).map_err(meta_err)?;
         tx.commit().map_err(meta_err)?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self {
+            db: Arc::new(db),
+            settings,
+        })
     }
 
     /// Runs `f` on the blocking pool with the database.
@@ -64,9 +71,7 @@ impl RedbMeta {
         F: FnOnce(&Database) -> Result<T> + Send + 'static,
     {
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || f(&db))
-            .await
-            .map_err(|e| StoreError::Meta(format!("metadata task failed: {e}")))?
+        blocking(move || f(&db)).await
     }
 
     /// Runs `f` in one write transaction and commits it if `f` succeeds.
@@ -635,4 +640,21 @@ impl MetaStore for RedbMeta {
         })
         .await
     }
+
+    async fn get_setting(&self, name: &str) -> Result<Option<Setting>> {
+        let (settings, name) = (self.settings.clone(), name.to_owned());
+        blocking(move || settings.get(&name)).await
+    }
+
+    async fn put_setting(&self, name: &str, value: Vec<u8>, expected: u64) -> Result<bool> {
+        let (settings, name) = (self.settings.clone(), name.to_owned());
+        blocking(move || settings.put(&name, &value, expected)).await
+    }
+}
+
+/// Runs blocking file I/O on the blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Meta(format!("metadata task failed: {e}")))?
 }

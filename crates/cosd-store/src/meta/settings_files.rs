@@ -1,0 +1,89 @@
+//! Deployment-wide settings of the embedded backend, one small file each in
+//! `<data-dir>/settings/`.
+//!
+//! They are files rather than redb rows because redb allows one process per database, and the
+//! admin commands (`cosd account …`, `cosd key …`) must be able to change settings while a
+//! server runs on the same data directory. A write takes an exclusive lock on
+//! `settings/.lock`, compares versions, writes a temporary file, fsyncs it and renames it into
+//! place (then fsyncs the directory), so a reader sees the old or the new document, whole.
+
+use super::Setting;
+use crate::{Result, StoreError};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// The settings directory of one data directory.
+#[derive(Debug, Clone)]
+pub(super) struct FileSettings {
+    dir: PathBuf,
+}
+
+/// First line of a settings file: `v<version>`; the document follows the newline.
+const VERSION_PREFIX: &str = "v";
+
+impl FileSettings {
+    pub(super) fn open(dir: &Path) -> Result<Self> {
+        fs::create_dir_all(dir)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn path(&self, name: &str) -> Result<PathBuf> {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !valid {
+            return Err(StoreError::Meta(format!("invalid setting name {name:?}")));
+        }
+        Ok(self.dir.join(format!("{name}.setting")))
+    }
+
+    pub(super) fn get(&self, name: &str) -> Result<Option<Setting>> {
+        read(&self.path(name)?)
+    }
+
+    pub(super) fn put(&self, name: &str, value: &[u8], expected: u64) -> Result<bool> {
+        let path = self.path(name)?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.join(".lock"))?;
+        lock.lock()?;
+        let current = read(&path)?.map_or(0, |s| s.version);
+        if current != expected {
+            return Ok(false);
+        }
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        let mut file = File::create(&tmp)?;
+        writeln!(file, "{VERSION_PREFIX}{}", expected + 1)?;
+        file.write_all(value)?;
+        file.sync_all()?;
+        fs::rename(&tmp, &path)?;
+        File::open(&self.dir)?.sync_all()?;
+        Ok(true)
+    }
+}
+
+fn read(path: &Path) -> Result<Option<Setting>> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let corrupt = || StoreError::Meta(format!("settings file {} is corrupt", path.display()));
+    let newline = bytes.iter().position(|&b| b == b'\n').ok_or_else(corrupt)?;
+    let version = std::str::from_utf8(&bytes[..newline])
+        .ok()
+        .and_then(|l| l.strip_prefix(VERSION_PREFIX))
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(corrupt)?;
+    Ok(Some(Setting {
+        value: bytes[newline + 1..].to_vec(),
+        version,
+    }))
+}
