@@ -1,12 +1,15 @@
-//! Bucket configurations the request path consults on every request — the CORS rules — kept in
-//! memory so that a preflight does no storage I/O in the common case.
+//! Bucket configurations the request path consults on every request — the CORS rules, the ACL
+//! and the bucket policy — kept in memory, parsed, so that a preflight or an authorization
+//! decision does no storage I/O for them in the common case.
 //!
 //! A change made through this node invalidates the bucket's entry at once. Invalidation bumps a
 //! generation counter, and a load that started before the bump does not store its (possibly
 //! stale) result, so a slow load can never resurrect an old configuration.
 
+use crate::acl::Acl;
 use crate::cors::CorsConfiguration;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::policy::Policy;
 use cosd_store::Store;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +17,10 @@ use std::sync::{Arc, Mutex};
 
 /// Storage name of the CORS configuration document.
 pub const CORS: &str = "cors";
+/// Storage name of the bucket ACL (JSON of its grants).
+pub const ACL: &str = "acl";
+/// Storage name of the bucket policy (the JSON document as put).
+pub const POLICY: &str = "policy";
 /// Most buckets kept; past this the cache starts over (it only ever holds copies).
 const MAX_ENTRIES: usize = 65_536;
 
@@ -22,6 +29,10 @@ const MAX_ENTRIES: usize = 65_536;
 pub struct BucketConfig {
     /// The CORS rules; `None` when the bucket has none (or does not exist).
     pub cors: Option<CorsConfiguration>,
+    /// The bucket's ACL; `None` when it has none (private).
+    pub acl: Option<Acl>,
+    /// The bucket policy; `None` when it has none.
+    pub policy: Option<Policy>,
 }
 
 /// The per-node cache of [`BucketConfig`]s.
@@ -70,13 +81,35 @@ impl ConfigCache {
 }
 
 async fn load(store: &Store, bucket: &str) -> ApiResult<BucketConfig> {
-    let cors = match store.meta.get_bucket_config(bucket, CORS).await {
-        Ok(Some(bytes)) => Some(CorsConfiguration::parse(&bytes).map_err(|e| {
-            tracing::error!(bucket, error = %e, "stored CORS configuration does not parse");
+    let cors = load_kind(store, bucket, CORS, |b| {
+        CorsConfiguration::parse(b).map_err(|e| e.to_string())
+    })
+    .await?;
+    let acl = load_kind(store, bucket, ACL, |b| {
+        Acl::from_json(b).map_err(|e| e.to_string())
+    })
+    .await?;
+    let policy = load_kind(store, bucket, POLICY, |b| {
+        Policy::parse(b, bucket).map_err(|e| e.to_string())
+    })
+    .await?;
+    Ok(BucketConfig { cors, acl, policy })
+}
+
+/// One stored configuration, parsed. One that no longer parses fails the request rather than
+/// being skipped: skipping a policy could let in what it denies.
+async fn load_kind<T>(
+    store: &Store,
+    bucket: &str,
+    kind: &str,
+    parse: impl FnOnce(&[u8]) -> Result<T, String>,
+) -> ApiResult<Option<T>> {
+    match store.meta.get_bucket_config(bucket, kind).await {
+        Ok(Some(bytes)) => parse(&bytes).map(Some).map_err(|e| {
+            tracing::error!(bucket, kind, error = %e, "stored bucket configuration does not parse");
             ApiError::new(ErrorCode::InternalError)
-        })?),
-        Ok(None) | Err(cosd_store::StoreError::NoSuchBucket) => None,
-        Err(e) => return Err(crate::ops::store_error(e)),
-    };
-    Ok(BucketConfig { cors })
+        }),
+        Ok(None) | Err(cosd_store::StoreError::NoSuchBucket) => Ok(None),
+        Err(e) => Err(crate::ops::store_error(e)),
+    }
 }

@@ -7,6 +7,7 @@
 //! hyper glue that drives a request along that path; [`xml`] holds the documents and
 //! [`error`] the COS error codes.
 
+pub mod acl;
 pub mod auth;
 pub mod authorize;
 pub mod body;
@@ -15,6 +16,7 @@ pub mod cors;
 pub mod error;
 pub mod header_case;
 pub mod ops;
+pub mod policy;
 pub mod response;
 pub mod route;
 pub mod service;

@@ -26,6 +26,11 @@ pub enum Op {
     GetBucketCors,
     PutBucketCors,
     DeleteBucketCors,
+    GetBucketAcl,
+    PutBucketAcl,
+    GetBucketPolicy,
+    PutBucketPolicy,
+    DeleteBucketPolicy,
     ListObjects,
     ListObjectsV2,
     DeleteObjects,
@@ -44,6 +49,8 @@ pub enum Op {
     ListParts,
     ListMultipartUploads,
     AppendObject,
+    GetObjectAcl,
+    PutObjectAcl,
     /// `OPTIONS` on any path of a bucket: the CORS preflight.
     Preflight,
     /// A recognised COS/S3 operation cosd does not implement yet.
@@ -62,6 +69,11 @@ impl Op {
             Op::GetBucketCors => "GetBucketCors",
             Op::PutBucketCors => "PutBucketCors",
             Op::DeleteBucketCors => "DeleteBucketCors",
+            Op::GetBucketAcl => "GetBucketAcl",
+            Op::PutBucketAcl => "PutBucketAcl",
+            Op::GetBucketPolicy => "GetBucketPolicy",
+            Op::PutBucketPolicy => "PutBucketPolicy",
+            Op::DeleteBucketPolicy => "DeleteBucketPolicy",
             Op::ListObjects => "ListObjects",
             Op::ListObjectsV2 => "ListObjectsV2",
             Op::DeleteObjects => "DeleteObjects",
@@ -79,6 +91,8 @@ impl Op {
             Op::ListParts => "ListParts",
             Op::ListMultipartUploads => "ListMultipartUploads",
             Op::AppendObject => "AppendObject",
+            Op::GetObjectAcl => "GetObjectAcl",
+            Op::PutObjectAcl => "PutObjectAcl",
             Op::Preflight => "Preflight",
             Op::NotImplemented(name) => name,
         }
@@ -340,9 +354,6 @@ fn subresource(query: &Query) -> Option<&'static str> {
 
 fn not_implemented(method: &Method, sub: &str, level: &str) -> Op {
     let name: &'static str = match (method.as_str(), sub, level) {
-        (_, "acl", "bucket") => "BucketAcl",
-        (_, "acl", _) => "ObjectAcl",
-        (_, "policy", _) => "BucketPolicy",
         (_, "tagging", "bucket") => "BucketTagging",
         (_, "tagging", _) => "ObjectTagging",
         (_, "versioning", _) => "BucketVersioning",
@@ -366,6 +377,11 @@ fn bucket_op(method: &Method, query: &Query, headers: &HeaderMap) -> ApiResult<O
         ("GET", Some("cors")) => Op::GetBucketCors,
         ("PUT", Some("cors")) => Op::PutBucketCors,
         ("DELETE", Some("cors")) => Op::DeleteBucketCors,
+        ("GET", Some("acl")) => Op::GetBucketAcl,
+        ("PUT", Some("acl")) => Op::PutBucketAcl,
+        ("GET", Some("policy")) => Op::GetBucketPolicy,
+        ("PUT", Some("policy")) => Op::PutBucketPolicy,
+        ("DELETE", Some("policy")) => Op::DeleteBucketPolicy,
         ("PUT", None) => Op::CreateBucket,
         ("HEAD", None) => Op::HeadBucket,
         ("DELETE", None) => Op::DeleteBucket,
@@ -413,6 +429,8 @@ fn object_op(method: &Method, query: &Query, headers: &HeaderMap) -> ApiResult<O
         ("DELETE", Some("uploadId")) => Op::AbortMultipartUpload,
         ("GET", Some("uploadId")) => Op::ListParts,
         ("POST", Some("append")) => Op::AppendObject,
+        ("GET", Some("acl")) => Op::GetObjectAcl,
+        ("PUT", Some("acl")) => Op::PutObjectAcl,
         ("GET" | "PUT" | "POST" | "DELETE" | "HEAD", s) => {
             not_implemented(method, s.unwrap_or(""), "object")
         }
@@ -566,7 +584,19 @@ mod tests {
                 &[],
                 Op::NotImplemented("UnsupportedSubresource"),
             ),
-            ("PUT", "/b-1?acl", &[], Op::NotImplemented("BucketAcl")),
+            ("PUT", "/b-1?acl", &[], Op::PutBucketAcl),
+            ("GET", "/b-1?acl", &[], Op::GetBucketAcl),
+            ("PUT", "/b-1?policy", &[], Op::PutBucketPolicy),
+            ("GET", "/b-1?policy", &[], Op::GetBucketPolicy),
+            ("DELETE", "/b-1?policy", &[], Op::DeleteBucketPolicy),
+            ("GET", "/b-1/k?acl", &[], Op::GetObjectAcl),
+            ("PUT", "/b-1/k?acl", &[], Op::PutObjectAcl),
+            (
+                "DELETE",
+                "/b-1/k?acl",
+                &[],
+                Op::NotImplemented("UnsupportedSubresource"),
+            ),
             ("POST", "/b-1", &[], Op::NotImplemented("PostObject")),
             ("OPTIONS", "/b-1?lifecycle", &[], Op::Preflight),
             ("PUT", "/b-1/k", &[], Op::PutObject),

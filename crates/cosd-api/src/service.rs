@@ -123,7 +123,7 @@ pub async fn handle(
     };
     let resource = resource_of(&parts, routed.as_ref().ok());
     let mut reply = match &routed {
-        Ok(route) => process(&state, &parts, route, body, &request_id, &resource).await,
+        Ok(route) => process(&state, &parts, route, peer, body, &request_id, &resource).await,
         Err(err) => Err(err.clone()),
     }
     .unwrap_or_else(|err| {
@@ -161,6 +161,7 @@ async fn process(
     state: &AppState,
     parts: &http::request::Parts,
     route: &Route,
+    peer: SocketAddr,
     body: Incoming,
     request_id: &str,
     resource: &str,
@@ -175,17 +176,33 @@ async fn process(
         // and authorizes it once the fields before the file have arrived.
         let now = SystemTime::now();
         let body = incoming_stream(body);
-        return ops::post_object::post(&state.store, state.keys.as_ref(), route, parts, body, now)
-            .await;
+        return ops::post_object::post(
+            &state.store,
+            &state.configs,
+            state.keys.as_ref(),
+            route,
+            parts,
+            peer.ip(),
+            body,
+            now,
+        )
+        .await;
     }
     let head = RequestHead {
         method: &parts.method,
         uri: &parts.uri,
         headers: &parts.headers,
     };
-    let authenticated = auth::authenticate(&head, state.keys.as_ref(), SystemTime::now())?;
-    let target = ops::target(&state.store, route).await?;
-    let bucket = authorize::authorize(&authenticated.principal, target)?;
+    let now = SystemTime::now();
+    let authenticated = auth::authenticate(&head, state.keys.as_ref(), now)?;
+    let request = authorize::Request::new(
+        &authenticated.principal,
+        route,
+        &parts.headers,
+        peer.ip(),
+        now,
+    );
+    let bucket = authorize::authorize(&state.store, &state.configs, &request).await?;
     let body = auth::verify_body(incoming_stream(body), authenticated.body);
     let ctx = Ctx {
         store: &state.store,
@@ -193,6 +210,7 @@ async fn process(
         route,
         headers: &parts.headers,
         principal: &authenticated.principal,
+        request: &request,
         dialect: dialect_of(parts),
         region: &state.region,
         bucket: bucket.as_ref(),

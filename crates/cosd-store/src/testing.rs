@@ -101,6 +101,7 @@ fn attrs(content_type: &str) -> ObjectAttrs {
         },
         user_meta: vec![("color".into(), "blue".into()), ("a".into(), "1".into())],
         storage_class: "STANDARD".into(),
+        acl: None,
     }
 }
 

@@ -1,6 +1,8 @@
 //! PUT, HEAD and DELETE Bucket, and GET Bucket location.
 
 use super::{now_ms, read_small_body, store_error, Ctx};
+use crate::acl;
+use crate::config_cache::ACL;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::ops::headers::reject_unsupported;
 use crate::response::Reply;
@@ -54,6 +56,7 @@ pub async fn create(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
     let account = ctx.account();
     validate_bucket_name(name, account, ctx.region)?;
     reject_unsupported(ctx.headers)?;
+    let acl = acl::from_fields(ctx.headers, acl::Level::Bucket, None)?;
     // The optional CreateBucketConfiguration (location constraint, MAZ) has no effect on a
     // single-region server; it is read so the connection stays usable.
     read_small_body(body, MAX_CREATE_BODY).await?;
@@ -80,6 +83,13 @@ pub async fn create(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
     };
     match ctx.store.meta.create_bucket(record).await {
         Ok(()) => {
+            if let Some(acl::Requested::Set(acl)) = acl {
+                ctx.store
+                    .meta
+                    .put_bucket_config(name, ACL, Some(acl.to_json()))
+                    .await
+                    .map_err(store_error)?;
+            }
             // A cached "no such bucket" for this name is stale now.
             ctx.configs.invalidate(name);
             Ok(Reply::empty(StatusCode::OK).header("location", format!("/{name}")))

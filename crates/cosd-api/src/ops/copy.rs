@@ -1,13 +1,15 @@
 //! PUT Object - Copy.
 
 use super::headers::{
-    cos_or_amz, evaluate_conditions, object_attrs, reject_unsupported, storage_class, Condition,
+    cos_or_amz, evaluate_conditions, object_acl, object_attrs, reject_unsupported, storage_class,
+    Condition,
 };
 use super::object::MAX_PUT_BYTES;
 use super::{iso8601, store_error, Ctx};
+use crate::authorize;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::response::Reply;
-use crate::route::decode_path;
+use crate::route::{decode_path, Op};
 use crate::xml;
 use cosd_store::{ObjectAttrs, ObjectRecord};
 
@@ -46,8 +48,8 @@ pub fn parse_copy_source(value: &str) -> ApiResult<CopySource> {
     })
 }
 
-/// Loads the source of a copy (PUT Object - Copy, Upload Part - Copy): it must belong to the
-/// caller, exist, and pass the `x-cos-copy-source-if-*` (or `x-amz-…`) conditions.
+/// Loads the source of a copy (PUT Object - Copy, Upload Part - Copy): the caller must be
+/// allowed to GET it (as [`authorize`](crate::authorize) decides for a GET), it must exist, and pass the `x-cos-copy-source-if-*` (or `x-amz-…`) conditions.
 pub(super) async fn load_source(ctx: &Ctx<'_>) -> ApiResult<(CopySource, ObjectRecord)> {
     let source = parse_copy_source(cos_or_amz(ctx.headers, "copy-source")?.unwrap_or_default())?;
     if source.version_id.as_deref().is_some_and(|v| v != "null") {
@@ -56,16 +58,15 @@ pub(super) async fn load_source(ctx: &Ctx<'_>) -> ApiResult<(CopySource, ObjectR
             "The version of the copy source does not exist.",
         ));
     }
-    let src_bucket = ctx
-        .store
-        .meta
-        .get_bucket(&source.bucket)
-        .await
-        .map_err(store_error)?
-        .ok_or(ErrorCode::NoSuchBucket)?;
-    if src_bucket.owner != ctx.account() {
-        return Err(ErrorCode::AccessDenied.into());
-    }
+    let read_source = authorize::Request {
+        op: Op::GetObject,
+        bucket: Some(&source.bucket),
+        key: Some(&source.key),
+        prefix: None,
+        acl: None,
+        ..ctx.request.clone()
+    };
+    authorize::authorize(ctx.store, ctx.configs, &read_source).await?;
     let src = ctx
         .store
         .meta
@@ -113,8 +114,10 @@ pub async fn copy(ctx: &Ctx<'_>) -> ApiResult<Reply> {
     let attrs = if replace {
         object_attrs(ctx.headers)?
     } else {
+        // The copy's ACL is what this request says (by default: the bucket's), not the source's.
         ObjectAttrs {
             storage_class: storage_class(ctx.headers)?,
+            acl: object_acl(ctx.headers, None)?,
             ..src.attrs.clone()
         }
     };

@@ -3,6 +3,7 @@
 //! form fields), what a read response says back, and the conditional and range headers of reads.
 
 use super::{http_date, Dialect};
+use crate::acl;
 use crate::auth::post_policy::FormFields;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::response::Reply;
@@ -95,13 +96,10 @@ pub fn content_md5<F: Fields>(fields: &F) -> ApiResult<Option<[u8; 16]>> {
 }
 
 /// Refuses request features whose effect cosd cannot honour yet, so that a client never
-/// believes an object is public, encrypted or tagged when it is not.
+/// believes an object is encrypted or tagged when it is not.
 pub fn reject_unsupported<F: Fields>(fields: &F) -> ApiResult<()> {
-    canned_acl(cos_or_amz(fields, "acl")?)?;
     for (n, _) in fields.entries() {
         let unsupported = [
-            "x-cos-grant-",
-            "x-amz-grant-",
             "x-cos-server-side-encryption",
             "x-amz-server-side-encryption",
         ]
@@ -122,13 +120,19 @@ pub fn reject_unsupported<F: Fields>(fields: &F) -> ApiResult<()> {
     Ok(())
 }
 
-/// Accepts the canned ACLs that leave an object as private as its bucket, the only ones cosd
-/// can honour until ACLs arrive.
-pub fn canned_acl(acl: Option<&str>) -> ApiResult<()> {
-    match acl {
-        None | Some("private" | "default") => Ok(()),
-        Some(acl) => Err(not_yet(format!("The canned ACL {acl:?}"))),
-    }
+/// The object ACL a write asks for in its headers (or form fields, where `form_acl` is POST
+/// Object's `acl` field): `None` inherits the bucket's, as an object written without ACL
+/// headers (or with `default`) does.
+pub fn object_acl<F: Fields>(
+    fields: &F,
+    form_acl: Option<&str>,
+) -> ApiResult<Option<Vec<cosd_store::AclGrant>>> {
+    Ok(
+        match acl::from_fields(fields, acl::Level::Object, form_acl)? {
+            Some(acl::Requested::Set(acl)) => Some(acl.to_stored()),
+            Some(acl::Requested::Inherit) | None => None,
+        },
+    )
 }
 
 pub(super) fn not_yet(what: String) -> ApiError {
@@ -194,6 +198,7 @@ pub fn object_attrs<F: Fields>(fields: &F) -> ApiResult<ObjectAttrs> {
         content,
         user_meta,
         storage_class: storage_class(fields)?,
+        acl: object_acl(fields, None)?,
     })
 }
 
@@ -529,16 +534,19 @@ mod tests {
         assert_eq!(refused("cache-control", "a\nb"), ErrorCode::InvalidArgument);
 
         let mut grant = FormFields::default();
-        grant.insert("x-cos-grant-read", "id=1".into()).unwrap();
+        grant.insert("x-cos-grant-read", "id=\"1\"".into()).unwrap();
+        let acl = object_attrs(&grant).unwrap().acl.unwrap();
         assert_eq!(
-            reject_unsupported(&grant).unwrap_err().code,
-            ErrorCode::NotImplemented
+            (acl[0].grantee.as_str(), acl[0].permission.as_str()),
+            ("1", "READ")
         );
-        assert!(canned_acl(Some("default")).is_ok());
         assert_eq!(
-            canned_acl(Some("public-read")).unwrap_err().code,
-            ErrorCode::NotImplemented
+            refused("x-cos-acl", "public-read-write"),
+            ErrorCode::InvalidArgument
         );
+        let mut default = FormFields::default();
+        default.insert("x-cos-acl", "default".into()).unwrap();
+        assert_eq!(object_attrs(&default).unwrap().acl, None);
     }
 
     #[test]
@@ -555,13 +563,7 @@ mod tests {
                 .code,
             ErrorCode::InvalidDigest
         );
-        assert!(reject_unsupported(&headers(&[("x-cos-acl", "private")])).is_ok());
-        assert_eq!(
-            reject_unsupported(&headers(&[("x-amz-acl", "public-read")]))
-                .unwrap_err()
-                .code,
-            ErrorCode::NotImplemented
-        );
+        assert!(reject_unsupported(&headers(&[("x-amz-acl", "public-read")])).is_ok());
         assert_eq!(
             reject_unsupported(&headers(&[("x-cos-server-side-encryption", "AES256")]))
                 .unwrap_err()

@@ -1,13 +1,15 @@
 //! Operations: one module per family. Each takes the routed, authenticated request context,
 //! calls the store and returns a [`Reply`].
 
+mod acl;
 mod append;
 mod bucket;
 mod bucket_cors;
+mod bucket_policy;
 mod checksum;
 mod copy;
 mod delete_multi;
-mod headers;
+pub(crate) mod headers;
 mod list;
 mod multipart;
 mod object;
@@ -15,7 +17,6 @@ pub mod post_object;
 mod service;
 
 use crate::auth::Principal;
-use crate::authorize::Target;
 use crate::config_cache::ConfigCache;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::response::Reply;
@@ -41,6 +42,8 @@ pub struct Ctx<'a> {
     pub route: &'a Route,
     pub headers: &'a HeaderMap,
     pub principal: &'a Principal,
+    /// The request as the authorize step saw it (for authorizing a copy's source).
+    pub request: &'a crate::authorize::Request<'a>,
     pub dialect: Dialect,
     /// The region this server answers for.
     pub region: &'a str,
@@ -87,6 +90,13 @@ pub async fn dispatch(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
         Op::GetBucketCors => bucket_cors::get(ctx).await,
         Op::PutBucketCors => bucket_cors::put(ctx, body).await,
         Op::DeleteBucketCors => bucket_cors::delete(ctx).await,
+        Op::GetBucketAcl => acl::get_bucket(ctx).await,
+        Op::PutBucketAcl => acl::put_bucket(ctx, body).await,
+        Op::GetObjectAcl => acl::get_object(ctx).await,
+        Op::PutObjectAcl => acl::put_object(ctx, body).await,
+        Op::GetBucketPolicy => bucket_policy::get(ctx).await,
+        Op::PutBucketPolicy => bucket_policy::put(ctx, body).await,
+        Op::DeleteBucketPolicy => bucket_policy::delete(ctx).await,
         Op::ListObjects => list::list_v1(ctx).await,
         Op::ListObjectsV2 => list::list_v2(ctx).await,
         Op::DeleteObjects => delete_multi::delete_objects(ctx, body).await,
@@ -109,17 +119,6 @@ pub async fn dispatch(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
         )),
         Op::Preflight => unreachable!("preflight requests are answered by the CORS step"),
         Op::PostObject => unreachable!("form uploads authenticate themselves: post_object::post"),
-    }
-}
-
-/// What a routed request acts on, for [`authorize`](crate::authorize::authorize): its bucket as
-/// stored (or its absence), or no bucket for service requests and CreateBucket.
-pub async fn target(store: &Store, route: &Route) -> ApiResult<Target> {
-    match &route.bucket {
-        Some(name) if route.op != Op::CreateBucket => Ok(Target::Bucket(
-            store.meta.get_bucket(name).await.map_err(store_error)?,
-        )),
-        _ => Ok(Target::NoBucket),
     }
 }
 

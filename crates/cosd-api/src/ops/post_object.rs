@@ -7,23 +7,25 @@
 //! the object is committed and leaves nothing behind.
 
 use super::headers::{
-    canned_acl, content_md5, etag, header_str, not_yet, object_attrs, reject_unsupported,
+    content_md5, etag, header_str, not_yet, object_acl, object_attrs, reject_unsupported,
 };
 use super::object::{too_large, MAX_PUT_BYTES};
-use super::{store_error, target};
+use super::store_error;
 use crate::auth::post_policy::{self, FormFields, SizeRange};
 use crate::auth::primitives::{encode, encode_path};
 use crate::auth::{Keyring, Principal};
 use crate::authorize;
+use crate::config_cache::ConfigCache;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::response::Reply;
 use crate::route::{Route, MAX_KEY_BYTES};
 use crate::xml;
-use cosd_store::{ByteStream, ObjectRecord, Store};
+use cosd_store::{ByteStream, ObjectAttrs, ObjectRecord, Store};
 use futures_util::{stream, StreamExt};
 use http::StatusCode;
 use multer::{Field, Multipart};
 use std::fmt::Display;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -47,11 +49,14 @@ const MAX_BYTES_AFTER_FILE: u64 = 64 * 1024;
 /// Runs a form upload: reads the fields before the file, authenticates the form from them,
 /// authorizes the signer on the bucket (as every other operation is authorized), checks the
 /// policy, then streams the file into the store.
+#[allow(clippy::too_many_arguments)] // the request path's pieces, as service.rs holds them
 pub async fn post(
     store: &Store,
+    configs: &ConfigCache,
     keys: &dyn Keyring,
     route: &Route,
     parts: &http::request::Parts,
+    peer: IpAddr,
     body: ByteStream,
     now: SystemTime,
 ) -> ApiResult<Reply> {
@@ -63,10 +68,16 @@ pub async fn post(
     let (fields, file) = read_fields(&mut form).await?;
 
     let auth = post_policy::authenticate(&fields, keys, now)?;
-    let bucket = authorize::authorize(&auth.principal, target(store, route).await?)
+    let key = object_key(&fields, file.file_name())?;
+    let request = authorize::Request {
+        key: Some(&key),
+        acl: fields.get("acl"),
+        ..authorize::Request::new(&auth.principal, route, &parts.headers, peer, now)
+    };
+    let bucket = authorize::authorize(store, configs, &request)
+        .await
         .map_err(|err| unsigned_hint(err, &auth.principal))?
         .ok_or(ErrorCode::NoSuchBucket)?;
-    let key = object_key(&fields, file.file_name())?;
     let sizes = match &auth.policy {
         Some(policy) => {
             policy.check_fields(&fields, &bucket.name, &key)?;
@@ -75,11 +86,13 @@ pub async fn post(
         None => SizeRange::ANY,
     };
     reject_unsupported(&fields)?;
-    canned_acl(fields.get("acl"))?;
     if fields.get("tagging").is_some() {
         return Err(not_yet("The tagging field".to_string()));
     }
-    let attrs = object_attrs(&fields)?;
+    let attrs = ObjectAttrs {
+        acl: object_acl(&fields, fields.get("acl"))?,
+        ..object_attrs(&fields)?
+    };
     let md5 = content_md5(&fields)?;
 
     meter.lift();

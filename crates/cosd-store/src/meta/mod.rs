@@ -78,6 +78,18 @@ pub struct ObjectAttrs {
     #[serde(default)]
     pub user_meta: Vec<(String, String)>,
     pub storage_class: String,
+    /// The object's own ACL; `None` inherits the bucket's (COS's `default`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<Vec<AclGrant>>,
+}
+
+/// One grant of an access control list, as stored: who, and which permission. The protocol
+/// layer gives the strings their meaning (grantee `*` is everyone, `authenticated` every
+/// signed-in account, otherwise an APPID; permissions are COS's `READ`, `WRITE`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AclGrant {
+    pub grantee: String,
+    pub permission: String,
 }
 
 impl ObjectRecord {

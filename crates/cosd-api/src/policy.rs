@@ -1,0 +1,660 @@
+//! Bucket policies (COS §5.10): JSON statements that allow or deny actions on a bucket's
+//! resources to principals, under conditions.
+//!
+//! The COS and the S3 dialects are both read: `Principal` as `*`, `{"qcs": […]}` or
+//! `{"AWS": […]}`; `Action` as `name/cos:GetObject`, `cos:*`, `s3:GetObject`, `*`;
+//! `Resource` as `qcs::cos:<region>:uid/<appid>:<bucket>/<key-pattern>`,
+//! `qcs::cos:<region>:uid/<appid>:prefix//<appid>/<short-name>/<key-pattern>`,
+//! `arn:aws:s3:::<bucket>/<key-pattern>` or `*`, with `*` and `?` wildcards. A policy is
+//! validated whole when it is put: anything cosd would not enforce exactly as written (an
+//! unknown condition operator or key, a resource of another bucket, `NotPrincipal`) is refused
+//! with `MalformedPolicy` and a message naming the part, never silently ignored.
+
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use serde_json::Value;
+use std::net::IpAddr;
+use std::time::SystemTime;
+
+/// Largest policy document accepted (COS and S3: 20 KB).
+pub const MAX_POLICY_BYTES: usize = 20 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+/// What a request looks like to a policy.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    /// The caller's account (APPID); `None` when anonymous.
+    pub caller: Option<&'a str>,
+    /// The request's action in every naming a statement may use, lower-case:
+    /// `cos:getobject`, `s3:getobject`.
+    pub actions: &'a [String],
+    /// `<bucket>` for a bucket operation, `<bucket>/<key>` for an object operation.
+    pub resource: &'a str,
+    /// Whether the request acts on an object (`resource` has a key).
+    pub object: bool,
+    pub ip: IpAddr,
+    pub secure_transport: bool,
+    pub now: SystemTime,
+    /// The `prefix` parameter of a listing.
+    pub prefix: Option<&'a str>,
+    /// The canned ACL the request sets (`x-cos-acl` / `x-amz-acl`).
+    pub acl: Option<&'a str>,
+    pub referer: Option<&'a str>,
+}
+
+/// A parsed, validated policy, with the text it came from (GET returns that text).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    statements: Vec<Statement>,
+    text: String,
+}
+
+#[derive(Debug, Clone)]
+struct Statement {
+    effect: Effect,
+    /// `None` matches anyone, anonymous callers included.
+    principals: Option<Vec<String>>,
+    actions: Vec<String>,
+    /// `NotAction`: the statement applies to every action except these.
+    not_action: bool,
+    resources: Vec<String>,
+    conditions: Vec<Condition>,
+}
+
+#[derive(Debug, Clone)]
+struct Condition {
+    op: Operator,
+    key: Key,
+    values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operator {
+    IpAddress,
+    NotIpAddress,
+    StringEquals,
+    StringNotEquals,
+    StringEqualsIgnoreCase,
+    StringNotEqualsIgnoreCase,
+    StringLike,
+    StringNotLike,
+    DateEquals,
+    DateNotEquals,
+    DateLessThan,
+    DateLessThanEquals,
+    DateGreaterThan,
+    DateGreaterThanEquals,
+    Bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    SourceIp,
+    Prefix,
+    Acl,
+    Referer,
+    CurrentTime,
+    SecureTransport,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Ip,
+    Text,
+    Date,
+    Bool,
+}
+
+const OPERATORS: &[(&str, Operator)] = &[
+    ("ipaddress", Operator::IpAddress),
+    ("notipaddress", Operator::NotIpAddress),
+    ("stringequals", Operator::StringEquals),
+    ("stringnotequals", Operator::StringNotEquals),
+    ("stringequalsignorecase", Operator::StringEqualsIgnoreCase),
+    (
+        "stringnotequalsignorecase",
+        Operator::StringNotEqualsIgnoreCase,
+    ),
+    ("stringlike", Operator::StringLike),
+    ("stringnotlike", Operator::StringNotLike),
+    ("dateequals", Operator::DateEquals),
+    ("datenotequals", Operator::DateNotEquals),
+    ("datelessthan", Operator::DateLessThan),
+    ("datelessthanequals", Operator::DateLessThanEquals),
+    ("dategreaterthan", Operator::DateGreaterThan),
+    ("dategreaterthanequals", Operator::DateGreaterThanEquals),
+    ("bool", Operator::Bool),
+];
+
+const KEYS: &[(&str, Key)] = &[
+    ("qcs:ip", Key::SourceIp),
+    ("aws:sourceip", Key::SourceIp),
+    ("cos:prefix", Key::Prefix),
+    ("s3:prefix", Key::Prefix),
+    ("cos:x-cos-acl", Key::Acl),
+    ("s3:x-amz-acl", Key::Acl),
+    ("qcs:referer", Key::Referer),
+    ("aws:referer", Key::Referer),
+    ("qcs:current_time", Key::CurrentTime),
+    ("aws:currenttime", Key::CurrentTime),
+    ("qcs:secure_transport", Key::SecureTransport),
+    ("aws:securetransport", Key::SecureTransport),
+];
+
+impl Operator {
+    fn kind(self) -> Kind {
+        use Operator::*;
+        match self {
+            IpAddress | NotIpAddress => Kind::Ip,
+            StringEquals
+            | StringNotEquals
+            | StringEqualsIgnoreCase
+            | StringNotEqualsIgnoreCase
+            | StringLike
+            | StringNotLike => Kind::Text,
+            DateEquals
+            | DateNotEquals
+            | DateLessThan
+            | DateLessThanEquals
+            | DateGreaterThan
+            | DateGreaterThanEquals => Kind::Date,
+            Bool => Kind::Bool,
+        }
+    }
+
+    /// Negated operators hold when no value matches (and when the key is absent).
+    fn negated(self) -> bool {
+        use Operator::*;
+        matches!(
+            self,
+            NotIpAddress
+                | StringNotEquals
+                | StringNotEqualsIgnoreCase
+                | StringNotLike
+                | DateNotEquals
+        )
+    }
+}
+
+impl Key {
+    fn kind(self) -> Kind {
+        match self {
+            Key::SourceIp => Kind::Ip,
+            Key::Prefix | Key::Acl | Key::Referer => Kind::Text,
+            Key::CurrentTime => Kind::Date,
+            Key::SecureTransport => Kind::Bool,
+        }
+    }
+}
+
+fn malformed(message: impl Into<String>) -> ApiError {
+    ApiError::with_message(ErrorCode::MalformedPolicy, message.into())
+}
+
+/// A JSON string or array of strings, as policies allow almost everywhere.
+fn strings(v: &Value, what: &str) -> ApiResult<Vec<String>> {
+    let one = |v: &Value| match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Number(n) => Ok(n.to_string()),
+        _ => Err(malformed(format!(
+            "{what} must be a string or a list of strings."
+        ))),
+    };
+    match v {
+        Value::Array(items) if !items.is_empty() => items.iter().map(one).collect(),
+        Value::Array(_) => Err(malformed(format!("{what} is an empty list."))),
+        other => Ok(vec![one(other)?]),
+    }
+}
+
+/// The member of a JSON object named `name`, compared case-insensitively (COS writes
+/// `effect`, `version`; S3 `Effect`, `Version`).
+fn member<'v>(obj: &'v serde_json::Map<String, Value>, name: &str) -> Option<&'v Value> {
+    obj.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+impl Policy {
+    /// Parses and validates a policy for `bucket` (its full name, `<name>-<appid>`).
+    pub fn parse(body: &[u8], bucket: &str) -> ApiResult<Policy> {
+        if body.len() > MAX_POLICY_BYTES {
+            return Err(malformed(format!(
+                "The policy is {} bytes; at most {MAX_POLICY_BYTES} are allowed.",
+                body.len()
+            )));
+        }
+        let text =
+            std::str::from_utf8(body).map_err(|_| malformed("The policy is not UTF-8 text."))?;
+        let doc: Value = serde_json::from_str(text)
+            .map_err(|e| malformed(format!("The policy is not valid JSON: {e}.")))?;
+        let Value::Object(doc) = doc else {
+            return Err(malformed("The policy must be a JSON object."));
+        };
+        for k in doc.keys() {
+            if !["version", "statement", "id"].contains(&k.to_ascii_lowercase().as_str()) {
+                return Err(malformed(format!("Unknown policy element {k:?}.")));
+            }
+        }
+        let statements = match member(&doc, "statement") {
+            Some(Value::Array(list)) if !list.is_empty() => list,
+            _ => return Err(malformed("The policy needs a non-empty Statement list.")),
+        };
+        let statements = statements
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                Statement::parse(s, bucket)
+                    .map_err(|e| malformed(format!("Statement {}: {}", i + 1, e.message)))
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        Ok(Policy {
+            statements,
+            text: text.to_string(),
+        })
+    }
+
+    /// The document as it was put.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// What the policy says about the request: `Deny` if any matching statement denies,
+    /// else `Allow` if any allows, else nothing.
+    pub fn evaluate(&self, ctx: &Context<'_>) -> Option<Effect> {
+        let mut verdict = None;
+        for s in self.statements.iter().filter(|s| s.applies(ctx)) {
+            match s.effect {
+                Effect::Deny => return Some(Effect::Deny),
+                Effect::Allow => verdict = Some(Effect::Allow),
+            }
+        }
+        verdict
+    }
+}
+
+impl Statement {
+    fn parse(v: &Value, bucket: &str) -> ApiResult<Statement> {
+        let Value::Object(obj) = v else {
+            return Err(malformed("a statement must be a JSON object."));
+        };
+        for k in obj.keys() {
+            let known = [
+                "sid",
+                "effect",
+                "principal",
+                "action",
+                "notaction",
+                "resource",
+                "condition",
+            ];
+            if !known.contains(&k.to_ascii_lowercase().as_str()) {
+                return Err(malformed(format!("the element {k:?} is not supported.")));
+            }
+        }
+        let effect = match member(obj, "effect").and_then(Value::as_str) {
+            Some(e) if e.eq_ignore_ascii_case("allow") => Effect::Allow,
+            Some(e) if e.eq_ignore_ascii_case("deny") => Effect::Deny,
+            _ => return Err(malformed("Effect must be \"allow\" or \"deny\".")),
+        };
+        let principals = parse_principal(
+            member(obj, "principal").ok_or_else(|| malformed("Principal is missing."))?,
+        )?;
+        let (actions, not_action) = match (member(obj, "action"), member(obj, "notaction")) {
+            (Some(a), None) => (strings(a, "Action")?, false),
+            (None, Some(a)) => (strings(a, "NotAction")?, true),
+            _ => return Err(malformed("exactly one of Action and NotAction is needed.")),
+        };
+        let actions = actions
+            .iter()
+            .map(|a| normalize_action(a))
+            .collect::<ApiResult<Vec<_>>>()?;
+        let resources = strings(
+            member(obj, "resource").ok_or_else(|| malformed("Resource is missing."))?,
+            "Resource",
+        )?
+        .iter()
+        .map(|r| normalize_resource(r, bucket))
+        .collect::<ApiResult<Vec<_>>>()?;
+        let conditions = match member(obj, "condition") {
+            None => vec![],
+            Some(c) => parse_conditions(c)?,
+        };
+        Ok(Statement {
+            effect,
+            principals,
+            actions,
+            not_action,
+            resources,
+            conditions,
+        })
+    }
+
+    fn applies(&self, ctx: &Context<'_>) -> bool {
+        let principal = match &self.principals {
+            None => true,
+            Some(ids) => ctx.caller.is_some_and(|c| ids.iter().any(|id| id == c)),
+        };
+        let action_listed = self
+            .actions
+            .iter()
+            .any(|p| ctx.actions.iter().any(|a| glob(p, a)));
+        let resource = self.resources.iter().any(|p| {
+            glob(p, ctx.resource) || (!ctx.object && glob(p, &format!("{}/", ctx.resource)))
+        });
+        principal
+            && action_listed != self.not_action
+            && resource
+            && self.conditions.iter().all(|c| c.holds(ctx))
+    }
+}
+
+/// `None` for anyone; otherwise the account ids named.
+fn parse_principal(v: &Value) -> ApiResult<Option<Vec<String>>> {
+    let values = match v {
+        Value::String(s) if s == "*" => return Ok(None),
+        Value::Object(map) if !map.is_empty() => {
+            let mut all = Vec::new();
+            for (k, v) in map {
+                if !(k.eq_ignore_ascii_case("qcs") || k.eq_ignore_ascii_case("aws")) {
+                    return Err(malformed(format!(
+                        "the principal type {k:?} is not supported; use \"qcs\" or \"AWS\"."
+                    )));
+                }
+                all.extend(strings(v, "Principal")?);
+            }
+            all
+        }
+        _ => {
+            return Err(malformed(
+                "Principal must be \"*\" or {\"qcs\": [...]} / {\"AWS\": [...]}.",
+            ))
+        }
+    };
+    let mut ids = Vec::new();
+    for p in &values {
+        match principal_account(p) {
+            Some(None) => return Ok(None),
+            Some(Some(id)) => ids.push(id),
+            None => {
+                return Err(malformed(format!(
+                    "the principal {p:?} is not an account (qcs::cam::uin/<id>:uin/<id>, arn:aws:iam::<id>:root, <id>) or anyone (*, qcs::cam::anyone:anyone)."
+                )))
+            }
+        }
+    }
+    Ok(Some(ids))
+}
+
+/// `Some(None)` for anyone, `Some(Some(id))` for an account, `None` if unreadable.
+fn principal_account(p: &str) -> Option<Option<String>> {
+    if p == "*" || p == "qcs::cam::anyone:anyone" {
+        return Some(None);
+    }
+    let id = if let Some(rest) = p.strip_prefix("qcs::cam::uin/") {
+        rest.split(':').next()?
+    } else if let Some(rest) = p.strip_prefix("arn:aws:iam::") {
+        rest.split(':').next()?
+    } else {
+        p
+    };
+    let valid = !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit());
+    valid.then(|| Some(id.to_string()))
+}
+
+/// `name/cos:GetObject` → `cos:getobject`; `s3:Get*` → `s3:get*`; `*` stays.
+pub(crate) fn normalize_action(a: &str) -> ApiResult<String> {
+    let lower = a.trim().to_ascii_lowercase();
+    let bare = lower.strip_prefix("name/").unwrap_or(&lower);
+    let valid = bare == "*"
+        || ["cos:", "s3:"].iter().any(|p| {
+            bare.strip_prefix(p).is_some_and(|n| {
+                !n.is_empty()
+                    && n.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'*' || b == b'?')
+            })
+        });
+    if !valid {
+        return Err(malformed(format!(
+            "the action {a:?} is not of the form name/cos:<Action>, cos:<Action>, s3:<Action> or *."
+        )));
+    }
+    Ok(bare.to_string())
+}
+
+/// A resource as a `<bucket>[/<key-pattern>]` pattern, refused unless it can name this bucket.
+fn normalize_resource(r: &str, bucket: &str) -> ApiResult<String> {
+    let r = r.trim();
+    let pattern = if r == "*" {
+        "*".to_string()
+    } else if let Some(rest) = r.strip_prefix("arn:aws:s3:::") {
+        rest.to_string()
+    } else if let Some(rest) = r.strip_prefix("qcs::cos:") {
+        // `<region>:uid/<appid>:<bucket>/<key>`
+        let mut parts = rest.splitn(3, ':');
+        let (_region, uid, path) = (parts.next(), parts.next(), parts.next());
+        let appid = uid.and_then(|u| u.strip_prefix("uid/"));
+        match (appid, path) {
+            (Some(appid), Some(path)) => match path.strip_prefix("prefix//") {
+                Some(p) => {
+                    let mut seg = p.splitn(3, '/');
+                    match (seg.next(), seg.next(), seg.next()) {
+                        (Some(a), Some(short), rest) if a == appid => match rest {
+                            Some(key) => format!("{short}-{appid}/{key}"),
+                            None => format!("{short}-{appid}"),
+                        },
+                        _ => return Err(malformed(format!("the resource {r:?} is not of the form qcs::cos:<region>:uid/<appid>:prefix//<appid>/<bucket>/<key>."))),
+                    }
+                }
+                None => path.to_string(),
+            },
+            _ => return Err(malformed(format!("the resource {r:?} is not of the form qcs::cos:<region>:uid/<appid>:<bucket>/<key>."))),
+        }
+    } else {
+        return Err(malformed(format!(
+            "the resource {r:?} is not a qcs::cos:… or arn:aws:s3:::… resource, or *."
+        )));
+    };
+    let bucket_part = pattern.split('/').next().unwrap_or("");
+    if !glob(bucket_part, bucket) {
+        return Err(malformed(format!(
+            "the resource {r:?} is not in the bucket {bucket}."
+        )));
+    }
+    Ok(pattern)
+}
+
+fn parse_conditions(v: &Value) -> ApiResult<Vec<Condition>> {
+    let Value::Object(ops) = v else {
+        return Err(malformed("Condition must be a JSON object."));
+    };
+    let mut out = Vec::new();
+    for (op_name, keys) in ops {
+        let op = OPERATORS
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(op_name))
+            .map(|(_, o)| *o)
+            .ok_or_else(|| {
+                malformed(format!(
+                    "the condition operator {op_name:?} is not supported; supported: IpAddress, NotIpAddress, StringEquals, StringNotEquals, StringEqualsIgnoreCase, StringNotEqualsIgnoreCase, StringLike, StringNotLike, DateEquals, DateNotEquals, DateLessThan, DateLessThanEquals, DateGreaterThan, DateGreaterThanEquals, Bool."
+                ))
+            })?;
+        let Value::Object(keys) = keys else {
+            return Err(malformed(format!(
+                "the condition {op_name:?} must map keys to values."
+            )));
+        };
+        for (key_name, values) in keys {
+            let key = KEYS
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(key_name))
+                .map(|(_, k)| *k)
+                .ok_or_else(|| {
+                    malformed(format!(
+                        "the condition key {key_name:?} is not supported; supported: qcs:ip, aws:SourceIp, cos:prefix, s3:prefix, cos:x-cos-acl, s3:x-amz-acl, qcs:referer, aws:Referer, qcs:current_time, aws:CurrentTime, qcs:secure_transport, aws:SecureTransport."
+                    ))
+                })?;
+            if key.kind() != op.kind() {
+                return Err(malformed(format!(
+                    "the condition key {key_name:?} cannot be used with {op_name:?}."
+                )));
+            }
+            let values = strings(values, &format!("The value of {key_name}"))?;
+            for value in &values {
+                let ok = match op.kind() {
+                    Kind::Ip => parse_cidr(value).is_some(),
+                    Kind::Date => parse_date(value).is_some(),
+                    Kind::Bool => value == "true" || value == "false",
+                    Kind::Text => true,
+                };
+                if !ok {
+                    return Err(malformed(format!(
+                        "the value {value:?} of {key_name:?} is not valid for {op_name:?}."
+                    )));
+                }
+            }
+            out.push(Condition { op, key, values });
+        }
+    }
+    Ok(out)
+}
+
+impl Condition {
+    fn holds(&self, ctx: &Context<'_>) -> bool {
+        let actual: Option<String> = match self.key {
+            Key::SourceIp => Some(ctx.ip.to_string()),
+            Key::Prefix => ctx.prefix.map(str::to_string),
+            Key::Acl => ctx.acl.map(str::to_string),
+            Key::Referer => ctx.referer.map(str::to_string),
+            Key::CurrentTime => Some(
+                ctx.now
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs()
+                    .to_string(),
+            ),
+            Key::SecureTransport => Some(ctx.secure_transport.to_string()),
+        };
+        let Some(actual) = actual else {
+            return self.op.negated();
+        };
+        let any = self.values.iter().any(|v| self.matches(v, &actual, ctx));
+        any != self.op.negated()
+    }
+
+    /// Whether one policy value matches the request's value, for the positive form of the
+    /// operator.
+    fn matches(&self, value: &str, actual: &str, ctx: &Context<'_>) -> bool {
+        use Operator::*;
+        match self.op {
+            IpAddress | NotIpAddress => parse_cidr(value).is_some_and(|c| c.contains(ctx.ip)),
+            StringEquals | StringNotEquals => value == actual,
+            StringEqualsIgnoreCase | StringNotEqualsIgnoreCase => {
+                value.eq_ignore_ascii_case(actual)
+            }
+            StringLike | StringNotLike => glob(value, actual),
+            Bool => value == actual,
+            DateEquals
+            | DateNotEquals
+            | DateLessThan
+            | DateLessThanEquals
+            | DateGreaterThan
+            | DateGreaterThanEquals => {
+                let (Some(limit), Ok(now)) = (parse_date(value), actual.parse::<i64>()) else {
+                    return false;
+                };
+                match self.op {
+                    DateLessThan => now < limit,
+                    DateLessThanEquals => now <= limit,
+                    DateGreaterThan => now > limit,
+                    DateGreaterThanEquals => now >= limit,
+                    _ => now == limit,
+                }
+            }
+        }
+    }
+}
+
+/// An RFC 3339 time or Unix seconds, as Unix seconds.
+fn parse_date(v: &str) -> Option<i64> {
+    if let Ok(secs) = v.parse::<i64>() {
+        return Some(secs);
+    }
+    time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+struct Cidr {
+    net: IpAddr,
+    bits: u32,
+}
+
+impl Cidr {
+    fn contains(&self, ip: IpAddr) -> bool {
+        // An IPv4 client on a dual-stack socket arrives as ::ffff:a.b.c.d.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        match (self.net, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => prefix_eq(&n.octets(), &a.octets(), self.bits),
+            (IpAddr::V6(n), IpAddr::V6(a)) => prefix_eq(&n.octets(), &a.octets(), self.bits),
+            _ => false,
+        }
+    }
+}
+
+fn prefix_eq(a: &[u8], b: &[u8], bits: u32) -> bool {
+    let full = (bits / 8) as usize;
+    let rest = bits % 8;
+    if a[..full] != b[..full] {
+        return false;
+    }
+    rest == 0 || {
+        let mask = 0xffu8 << (8 - rest);
+        a[full] & mask == b[full] & mask
+    }
+}
+
+fn parse_cidr(v: &str) -> Option<Cidr> {
+    let (addr, bits) = match v.trim().split_once('/') {
+        Some((a, b)) => (a, Some(b.parse::<u32>().ok()?)),
+        None => (v.trim(), None),
+    };
+    let net: IpAddr = addr.parse().ok()?;
+    let max = if net.is_ipv4() { 32 } else { 128 };
+    let bits = bits.unwrap_or(max);
+    (bits <= max).then_some(Cidr { net, bits })
+}
+
+/// Wildcard match, `*` any run of characters, `?` exactly one, case-sensitive (actions are
+/// lower-cased before they get here; keys are case-sensitive). The single-backtrack algorithm:
+/// at most pattern × text steps.
+pub(crate) fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
