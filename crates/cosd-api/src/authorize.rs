@@ -334,3 +334,470 @@ pub async fn object_acl(store: &Store, bucket: &str, key: &str) -> ApiResult<Opt
         .map_err(crate::ops::store_error)?;
     Ok(rec.and_then(|r| r.attrs.acl).map(|g| Acl::from_stored(&g)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::acl::{canned, Grant, Grantee, Level, Requested};
+    use crate::route::Query;
+    use std::sync::Arc;
+
+    const BUCKET: &str = "b-100";
+    const OWNER: &str = "100";
+
+    fn account(id: &str) -> Principal {
+        Principal::Account {
+            account: id.into(),
+            access_key: format!("AK{id}"),
+            scope: None,
+        }
+    }
+
+    fn scoped(scope: Scope) -> Principal {
+        Principal::Account {
+            account: OWNER.into(),
+            access_key: "tmp".into(),
+            scope: Some(Arc::new(scope)),
+        }
+    }
+
+    fn route(op: Op, key: Option<&str>, prefix: Option<&str>) -> Route {
+        Route {
+            op,
+            bucket: Some(BUCKET.into()),
+            key: key.map(str::to_string),
+            query: Query::parse(prefix.map(|p| format!("prefix={p}")).as_deref()).unwrap(),
+            host: "h".into(),
+        }
+    }
+
+    fn acl(name: &str) -> Acl {
+        match canned(name, Level::Bucket).unwrap() {
+            Requested::Set(a) => a,
+            Requested::Inherit => unreachable!(),
+        }
+    }
+
+    fn grant(id: &str, permission: Permission) -> Acl {
+        Acl {
+            grants: vec![Grant {
+                grantee: Grantee::Account(id.into()),
+                permission,
+            }],
+        }
+    }
+
+    /// Whether `who` may do `op` (on key `k` for object operations).
+    fn allowed(
+        who: &Principal,
+        op: Op,
+        bucket_acl: Option<&Acl>,
+        policy: Option<&Policy>,
+        object_acl: Option<&Acl>,
+    ) -> bool {
+        let key = matches!(action(op).2, Need::Object(_)).then_some("k");
+        let r = route(op, key, None);
+        let headers = http::HeaderMap::new();
+        let req = Request::new(
+            who,
+            &r,
+            &headers,
+            "127.0.0.1".parse().unwrap(),
+            SystemTime::now(),
+        );
+        let bucket = BucketAccess {
+            name: BUCKET,
+            owner: OWNER,
+            acl: bucket_acl,
+            policy,
+        };
+        match decide(&req, &bucket, object_acl) {
+            Ok(()) => true,
+            Err(e) => {
+                assert_eq!(e.code, ErrorCode::AccessDenied);
+                false
+            }
+        }
+    }
+
+    const READS: &[Op] = &[
+        Op::HeadBucket,
+        Op::GetBucketLocation,
+        Op::ListObjects,
+        Op::ListObjectsV2,
+        Op::ListMultipartUploads,
+        Op::ListParts,
+        Op::GetObject,
+        Op::HeadObject,
+    ];
+    const WRITES: &[Op] = &[
+        Op::PutObject,
+        Op::CopyObject,
+        Op::DeleteObject,
+        Op::DeleteObjects,
+        Op::PostObject,
+        Op::InitiateMultipartUpload,
+        Op::UploadPart,
+        Op::UploadPartCopy,
+        Op::CompleteMultipartUpload,
+        Op::AbortMultipartUpload,
+        Op::AppendObject,
+    ];
+    const OWNER_ONLY: &[Op] = &[
+        Op::DeleteBucket,
+        Op::GetBucketCors,
+        Op::PutBucketCors,
+        Op::DeleteBucketCors,
+        Op::GetBucketPolicy,
+        Op::PutBucketPolicy,
+        Op::DeleteBucketPolicy,
+        Op::NotImplemented("BucketTagging"),
+    ];
+
+    #[test]
+    fn owner_may_do_everything_others_nothing_on_a_private_bucket() {
+        for op in READS.iter().chain(WRITES).chain(OWNER_ONLY) {
+            assert!(allowed(&account(OWNER), *op, None, None, None), "{op:?}");
+            assert!(!allowed(&account("200"), *op, None, None, None), "{op:?}");
+            assert!(
+                !allowed(&Principal::Anonymous, *op, None, None, None),
+                "{op:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn canned_acls_open_reads_then_writes_never_config() {
+        let public_read = acl("public-read");
+        let public_rw = acl("public-read-write");
+        for who in [Principal::Anonymous, account("200")] {
+            for op in READS {
+                assert!(allowed(&who, *op, Some(&public_read), None, None), "{op:?}");
+            }
+            for op in WRITES {
+                assert!(
+                    !allowed(&who, *op, Some(&public_read), None, None),
+                    "{op:?}"
+                );
+                assert!(allowed(&who, *op, Some(&public_rw), None, None), "{op:?}");
+            }
+            for op in OWNER_ONLY
+                .iter()
+                .chain(&[Op::GetBucketAcl, Op::PutBucketAcl])
+            {
+                assert!(!allowed(&who, *op, Some(&public_rw), None, None), "{op:?}");
+            }
+        }
+        let authenticated = acl("authenticated-read");
+        assert!(allowed(
+            &account("200"),
+            Op::GetObject,
+            Some(&authenticated),
+            None,
+            None
+        ));
+        assert!(!allowed(
+            &Principal::Anonymous,
+            Op::GetObject,
+            Some(&authenticated),
+            None,
+            None
+        ));
+    }
+
+    #[test]
+    fn grants_give_exactly_their_permission() {
+        let reader = grant("200", Permission::Read);
+        assert!(allowed(
+            &account("200"),
+            Op::ListObjects,
+            Some(&reader),
+            None,
+            None
+        ));
+        assert!(!allowed(
+            &account("300"),
+            Op::ListObjects,
+            Some(&reader),
+            None,
+            None
+        ));
+        assert!(!allowed(
+            &account("200"),
+            Op::PutObject,
+            Some(&reader),
+            None,
+            None
+        ));
+        assert!(!allowed(
+            &account("200"),
+            Op::GetBucketAcl,
+            Some(&reader),
+            None,
+            None
+        ));
+        let acp = grant("200", Permission::ReadAcp);
+        assert!(allowed(
+            &account("200"),
+            Op::GetBucketAcl,
+            Some(&acp),
+            None,
+            None
+        ));
+        assert!(!allowed(
+            &account("200"),
+            Op::PutBucketAcl,
+            Some(&acp),
+            None,
+            None
+        ));
+        let full = grant("200", Permission::FullControl);
+        for op in READS
+            .iter()
+            .chain(WRITES)
+            .chain(&[Op::GetBucketAcl, Op::PutBucketAcl])
+        {
+            assert!(
+                allowed(&account("200"), *op, Some(&full), None, None),
+                "{op:?}"
+            );
+        }
+        for op in OWNER_ONLY {
+            assert!(
+                !allowed(&account("200"), *op, Some(&full), None, None),
+                "{op:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_objects_own_acl_replaces_the_buckets_for_object_reads() {
+        let public_read = acl("public-read");
+        let private = Acl::default();
+        let anon = Principal::Anonymous;
+        assert!(!allowed(
+            &anon,
+            Op::GetObject,
+            Some(&public_read),
+            None,
+            Some(&private)
+        ));
+        assert!(allowed(
+            &anon,
+            Op::GetObject,
+            None,
+            None,
+            Some(&public_read)
+        ));
+        assert!(allowed(
+            &anon,
+            Op::HeadObject,
+            None,
+            None,
+            Some(&public_read)
+        ));
+        // Object ACLs govern reads of that object, not writes to the bucket.
+        assert!(!allowed(
+            &anon,
+            Op::PutObject,
+            None,
+            None,
+            Some(&public_read)
+        ));
+        assert!(!allowed(
+            &anon,
+            Op::ListObjects,
+            None,
+            None,
+            Some(&public_read)
+        ));
+        let acp = grant("200", Permission::WriteAcp);
+        assert!(allowed(
+            &account("200"),
+            Op::PutObjectAcl,
+            None,
+            None,
+            Some(&acp)
+        ));
+        assert!(!allowed(
+            &account("200"),
+            Op::GetObjectAcl,
+            None,
+            None,
+            Some(&acp)
+        ));
+    }
+
+    #[test]
+    fn policy_deny_wins_over_owner_and_acl_but_not_on_the_policy_itself() {
+        let deny_all = Policy::parse(
+            br#"{"Statement":[{"Principal":"*","Effect":"deny","Action":"*","Resource":"*"}]}"#,
+            BUCKET,
+        )
+        .unwrap();
+        let public_rw = acl("public-read-write");
+        for op in READS.iter().chain(WRITES) {
+            assert!(
+                !allowed(&account(OWNER), *op, None, Some(&deny_all), None),
+                "{op:?}"
+            );
+            assert!(!allowed(
+                &Principal::Anonymous,
+                *op,
+                Some(&public_rw),
+                Some(&deny_all),
+                None
+            ));
+        }
+        for op in [
+            Op::GetBucketPolicy,
+            Op::PutBucketPolicy,
+            Op::DeleteBucketPolicy,
+        ] {
+            assert!(
+                allowed(&account(OWNER), op, None, Some(&deny_all), None),
+                "{op:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn policy_allow_opens_what_it_names() {
+        let p = Policy::parse(
+            br#"{"Statement":[{"Principal":{"qcs":["qcs::cam::uin/200:uin/200"]},"Effect":"allow","Action":["name/cos:GetObject","name/cos:PutBucketCORS"],"Resource":["qcs::cos:r:uid/100:b-100/*"]}]}"#,
+            BUCKET,
+        )
+        .unwrap();
+        assert!(allowed(
+            &account("200"),
+            Op::GetObject,
+            None,
+            Some(&p),
+            None
+        ));
+        assert!(allowed(
+            &account("200"),
+            Op::PutBucketCors,
+            None,
+            Some(&p),
+            None
+        ));
+        assert!(!allowed(
+            &account("200"),
+            Op::PutObject,
+            None,
+            Some(&p),
+            None
+        ));
+        assert!(!allowed(
+            &account("300"),
+            Op::GetObject,
+            None,
+            Some(&p),
+            None
+        ));
+        assert!(!allowed(
+            &Principal::Anonymous,
+            Op::GetObject,
+            None,
+            Some(&p),
+            None
+        ));
+    }
+
+    #[test]
+    fn temporary_key_scope_limits_even_the_owner() {
+        let in_bucket = scoped(Scope {
+            bucket: Some(BUCKET.into()),
+            prefix: Some("home/".into()),
+            actions: vec!["name/cos:GetObject".into(), "cos:GetBucket".into()],
+        });
+        let check = |op, key: Option<&str>, prefix: Option<&str>| {
+            let r = route(op, key, prefix);
+            let headers = http::HeaderMap::new();
+            let req = Request::new(
+                &in_bucket,
+                &r,
+                &headers,
+                "127.0.0.1".parse().unwrap(),
+                SystemTime::now(),
+            );
+            let bucket = BucketAccess {
+                name: BUCKET,
+                owner: OWNER,
+                acl: None,
+                policy: None,
+            };
+            decide(&req, &bucket, None).is_ok()
+        };
+        assert!(check(Op::GetObject, Some("home/a"), None));
+        assert!(!check(Op::GetObject, Some("etc/a"), None));
+        assert!(!check(Op::PutObject, Some("home/a"), None));
+        assert!(check(Op::ListObjects, None, Some("home/x")));
+        assert!(!check(Op::ListObjects, None, None));
+        assert!(!check(Op::GetBucketAcl, None, None));
+        let mut other = route(Op::GetObject, Some("home/a"), None);
+        other.bucket = Some("c-100".into());
+        let headers = http::HeaderMap::new();
+        let req = Request::new(
+            &in_bucket,
+            &other,
+            &headers,
+            "127.0.0.1".parse().unwrap(),
+            SystemTime::now(),
+        );
+        assert_eq!(check_scope(&req).unwrap_err().code, ErrorCode::AccessDenied);
+        let service = Route {
+            bucket: None,
+            op: Op::ListBuckets,
+            ..route(Op::ListBuckets, None, None)
+        };
+        let req = Request::new(
+            &in_bucket,
+            &service,
+            &headers,
+            "127.0.0.1".parse().unwrap(),
+            SystemTime::now(),
+        );
+        assert!(decide_unbucketed(&req).is_err());
+        let other_account = account("200");
+        let req = Request::new(
+            &other_account,
+            &service,
+            &headers,
+            "127.0.0.1".parse().unwrap(),
+            SystemTime::now(),
+        );
+        assert!(decide_unbucketed(&req).is_ok());
+        let req = Request::new(
+            &Principal::Anonymous,
+            &service,
+            &headers,
+            "127.0.0.1".parse().unwrap(),
+            SystemTime::now(),
+        );
+        assert!(decide_unbucketed(&req).is_err());
+    }
+
+    #[test]
+    fn every_operation_has_action_names() {
+        for op in READS.iter().chain(WRITES).chain(OWNER_ONLY).chain(&[
+            Op::ListBuckets,
+            Op::CreateBucket,
+            Op::GetBucketAcl,
+            Op::PutBucketAcl,
+            Op::GetObjectAcl,
+            Op::PutObjectAcl,
+        ]) {
+            if let Op::NotImplemented(_) = op {
+                continue;
+            }
+            let (cos, s3, _) = action(*op);
+            assert!(!cos.is_empty() && !s3.is_empty(), "{op:?}");
+        }
+        assert_eq!(
+            action_names(Op::HeadObject),
+            ["cos:headobject", "s3:getobject"]
+        );
+    }
+}

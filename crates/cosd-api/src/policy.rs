@@ -658,3 +658,271 @@ pub(crate) fn glob(pattern: &str, text: &str) -> bool {
     }
     p[pi..].iter().all(|&c| c == '*')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const BUCKET: &str = "photos-1250000000";
+
+    fn parse(doc: &str) -> ApiResult<Policy> {
+        Policy::parse(doc.as_bytes(), BUCKET)
+    }
+
+    fn statement(body: &str) -> String {
+        format!(r#"{{"version":"2.0","Statement":[{body}]}}"#)
+    }
+
+    struct Req {
+        caller: Option<&'static str>,
+        actions: Vec<String>,
+        resource: String,
+        object: bool,
+        ip: IpAddr,
+        now: SystemTime,
+        prefix: Option<&'static str>,
+    }
+
+    fn get(key: &str) -> Req {
+        Req {
+            caller: None,
+            actions: vec!["cos:getobject".into(), "s3:getobject".into()],
+            resource: format!("{BUCKET}/{key}"),
+            object: true,
+            ip: "10.1.2.3".parse().unwrap(),
+            now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            prefix: None,
+        }
+    }
+
+    fn list(prefix: Option<&'static str>) -> Req {
+        Req {
+            actions: vec!["cos:getbucket".into(), "s3:listbucket".into()],
+            resource: BUCKET.into(),
+            object: false,
+            prefix,
+            ..get("")
+        }
+    }
+
+    fn eval(p: &Policy, r: &Req) -> Option<Effect> {
+        p.evaluate(&Context {
+            caller: r.caller,
+            actions: &r.actions,
+            resource: &r.resource,
+            object: r.object,
+            ip: r.ip,
+            secure_transport: false,
+            now: r.now,
+            prefix: r.prefix,
+            acl: None,
+            referer: None,
+        })
+    }
+
+    #[test]
+    fn cos_and_s3_forms_match_the_same_requests() {
+        let cos = parse(&statement(&format!(
+            r#"{{"Principal":{{"qcs":["qcs::cam::anyone:anyone"]}},"Effect":"allow","Action":["name/cos:GetObject"],"Resource":["qcs::cos:ap-guangzhou:uid/1250000000:{BUCKET}/public/*"]}}"#
+        )))
+        .unwrap();
+        let s3 = parse(&statement(&format!(
+            r#"{{"Sid":"x","Principal":"*","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{BUCKET}/public/*"}}"#
+        )))
+        .unwrap();
+        let prefix_form = parse(&statement(
+            r#"{"Principal":{"qcs":["*"]},"Effect":"allow","Action":["cos:Get*"],"Resource":["qcs::cos:*:uid/1250000000:prefix//1250000000/photos/public/*"]}"#,
+        ))
+        .unwrap();
+        for p in [&cos, &s3, &prefix_form] {
+            assert_eq!(eval(p, &get("public/a.jpg")), Some(Effect::Allow));
+            assert_eq!(eval(p, &get("private/a.jpg")), None);
+            assert_eq!(eval(p, &list(None)), None);
+        }
+        assert_eq!(
+            cos.text(),
+            statement(&format!(
+                r#"{{"Principal":{{"qcs":["qcs::cam::anyone:anyone"]}},"Effect":"allow","Action":["name/cos:GetObject"],"Resource":["qcs::cos:ap-guangzhou:uid/1250000000:{BUCKET}/public/*"]}}"#
+            ))
+        );
+    }
+
+    #[test]
+    fn principals_deny_wins_and_not_action() {
+        let p = parse(&statement(&format!(
+            r#"{{"Principal":{{"qcs":["qcs::cam::uin/100:uin/100"],"AWS":["arn:aws:iam::200:root","300"]}},"Effect":"allow","Action":"*","Resource":"*"}},
+               {{"Principal":{{"AWS":"300"}},"Effect":"deny","NotAction":["s3:ListBucket"],"Resource":"arn:aws:s3:::{BUCKET}/*"}}"#
+        )))
+        .unwrap();
+        let as_ = |caller, r: Req| eval(&p, &Req { caller, ..r });
+        assert_eq!(as_(Some("100"), get("k")), Some(Effect::Allow));
+        assert_eq!(as_(Some("200"), list(None)), Some(Effect::Allow));
+        assert_eq!(as_(Some("300"), get("k")), Some(Effect::Deny));
+        assert_eq!(as_(Some("300"), list(None)), Some(Effect::Allow));
+        assert_eq!(as_(Some("400"), get("k")), None);
+        assert_eq!(as_(None, get("k")), None);
+    }
+
+    #[test]
+    fn bucket_resources_match_bucket_operations() {
+        for resource in [
+            format!("arn:aws:s3:::{BUCKET}"),
+            format!("arn:aws:s3:::{BUCKET}/*"),
+            format!("qcs::cos:ap-guangzhou:uid/1250000000:{BUCKET}/*"),
+            "*".to_string(),
+        ] {
+            let p = parse(&statement(&format!(
+                r#"{{"Principal":"*","Effect":"allow","Action":["cos:GetBucket"],"Resource":"{resource}"}}"#
+            )))
+            .unwrap();
+            assert_eq!(eval(&p, &list(None)), Some(Effect::Allow), "{resource}");
+        }
+    }
+
+    #[test]
+    fn conditions_ip_string_date() {
+        let p = parse(&statement(&format!(
+            r#"{{"Principal":"*","Effect":"allow","Action":"cos:GetObject","Resource":"arn:aws:s3:::{BUCKET}/*",
+                "Condition":{{"IpAddress":{{"qcs:ip":["10.1.0.0/16","2001:db8::/32"]}},"DateLessThan":{{"aws:CurrentTime":"2024-01-01T00:00:00Z"}}}}}},
+               {{"Principal":"*","Effect":"allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::{BUCKET}",
+                "Condition":{{"StringLike":{{"s3:prefix":["home/*"]}}}}}},
+               {{"Principal":"*","Effect":"deny","Action":"*","Resource":"*",
+                "Condition":{{"NotIpAddress":{{"aws:SourceIp":["10.0.0.0/8","2001:db8::/32"]}}}}}}"#
+        )))
+        .unwrap();
+        assert_eq!(eval(&p, &get("k")), Some(Effect::Allow));
+        let v6 = Req {
+            ip: "2001:db8::1".parse().unwrap(),
+            ..get("k")
+        };
+        assert_eq!(eval(&p, &v6), Some(Effect::Allow));
+        let mapped = Req {
+            ip: "::ffff:10.1.9.9".parse().unwrap(),
+            ..get("k")
+        };
+        assert_eq!(eval(&p, &mapped), Some(Effect::Allow));
+        let elsewhere = Req {
+            ip: "192.168.0.1".parse().unwrap(),
+            ..get("k")
+        };
+        assert_eq!(eval(&p, &elsewhere), Some(Effect::Deny));
+        let other_net = Req {
+            ip: "10.2.0.1".parse().unwrap(),
+            ..get("k")
+        };
+        assert_eq!(eval(&p, &other_net), None);
+        let late = Req {
+            now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+            ..get("k")
+        };
+        assert_eq!(eval(&p, &late), None);
+        assert_eq!(eval(&p, &list(Some("home/bob/"))), Some(Effect::Allow));
+        assert_eq!(eval(&p, &list(Some("etc/"))), None);
+        assert_eq!(
+            eval(&p, &list(None)),
+            None,
+            "an absent key fails a positive condition"
+        );
+    }
+
+    #[test]
+    fn bool_secure_transport() {
+        let p = parse(&statement(
+            r#"{"Principal":"*","Effect":"deny","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#,
+        ))
+        .unwrap();
+        assert_eq!(eval(&p, &get("k")), Some(Effect::Deny));
+        let q = parse(&statement(
+            r#"{"Principal":"*","Effect":"deny","Action":"*","Resource":"*","Condition":{"Bool":{"qcs:secure_transport":true}}}"#,
+        ))
+        .unwrap();
+        assert_eq!(eval(&q, &get("k")), None);
+    }
+
+    #[test]
+    fn invalid_policies_say_what_is_wrong() {
+        let ok = r#""Principal":"*","Effect":"allow","Action":"cos:GetObject","Resource":"*""#;
+        let st = |fields: &str| statement(&format!("{{{fields}}}"));
+        let cases: &[(&str, &str)] = &[
+            ("not json", "not valid JSON"),
+            ("[]", "JSON object"),
+            (r#"{"Statement":[]}"#, "non-empty Statement"),
+            (&st(&ok.replace("allow", "maybe")), "Effect"),
+            (
+                &st(&ok.replace(r#""Principal":"*","#, "")),
+                "Principal is missing",
+            ),
+            (
+                &st(&ok.replace(r#""*","Effect""#, r#"{"CanonicalUser":"x"},"Effect""#)),
+                "principal type",
+            ),
+            (
+                &st(&ok.replace(r#"Principal":"*""#, r#"Principal":{"qcs":["bob"]}"#)),
+                "not an account",
+            ),
+            (&st(&ok.replace("cos:GetObject", "GetObject")), "the action"),
+            (
+                &st(&ok.replace(r#"Resource":"*""#, r#"Resource":"arn:aws:s3:::other-1/*""#)),
+                "not in the bucket",
+            ),
+            (
+                &st(&ok.replace(r#"Resource":"*""#, r#"Resource":"bucket/*""#)),
+                "not a qcs::cos",
+            ),
+            (
+                &st(&format!(
+                    r#"{ok},"Condition":{{"NumericLessThan":{{"qcs:ip":"1"}}}}"#
+                )),
+                "operator \"NumericLessThan\"",
+            ),
+            (
+                &st(&format!(
+                    r#"{ok},"Condition":{{"StringEquals":{{"cos:tag":"1"}}}}"#
+                )),
+                "key \"cos:tag\"",
+            ),
+            (
+                &st(&format!(
+                    r#"{ok},"Condition":{{"IpAddress":{{"qcs:ip":"10.0.0.0/33"}}}}"#
+                )),
+                "not valid for",
+            ),
+            (
+                &st(&format!(
+                    r#"{ok},"Condition":{{"DateLessThan":{{"aws:CurrentTime":"tomorrow"}}}}"#
+                )),
+                "not valid for",
+            ),
+            (
+                &st(&format!(
+                    r#"{ok},"Condition":{{"StringEquals":{{"qcs:ip":"1"}}}}"#
+                )),
+                "cannot be used with",
+            ),
+            (&st(&format!(r#"{ok},"NotPrincipal":"*""#)), "NotPrincipal"),
+            (
+                &st(&format!(r#"{ok},"NotAction":"*""#)),
+                "exactly one of Action",
+            ),
+        ];
+        for (doc, expected) in cases {
+            let err = parse(doc).unwrap_err();
+            assert_eq!(err.code, ErrorCode::MalformedPolicy, "{doc}");
+            assert!(err.message.contains(expected), "{doc}: {}", err.message);
+        }
+        let big = st(&format!("{ok}{}", " ".repeat(MAX_POLICY_BYTES)));
+        assert!(parse(&big).unwrap_err().message.contains("at most"));
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(glob("a*c?e", "abbbcde"));
+        assert!(glob("*", ""));
+        assert!(glob("a/*", "a/"));
+        assert!(!glob("a?", "a"));
+        assert!(!glob("a*b", "acbx"));
+        assert!(glob("*.jpg", "x/y.jpg"));
+        assert!(!glob("A*", "abc"), "keys are case-sensitive");
+    }
+}

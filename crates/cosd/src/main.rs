@@ -1,5 +1,6 @@
 //! `cosd`: a self-hosted object storage server speaking the Tencent COS XML API and S3.
 
+mod accounts_setting;
 mod config;
 mod credentials;
 mod explain;
@@ -116,10 +117,11 @@ async fn serve_until_signalled(config: Config) -> Result<(), String> {
     tracing::info!(listen = %bound, data_dir = %config.data_dir.display(), region = %config.region, appid = %creds.appid, "cosd serving");
     // On stdout so that scripts (and tests using `--listen 127.0.0.1:0`) learn the port.
     println!("cosd: listening on http://{bound}");
+    let keys = accounts_setting::Accounts::load(&store, creds).await?;
     let sweeper = tokio::spawn(sweep_periodically(store.clone()));
     let state = Arc::new(AppState::new(
         store,
-        Arc::new(creds),
+        Arc::new(keys),
         RouteConfig {
             domains: config.domains,
         },
