@@ -35,6 +35,28 @@ impl Server {
         server
     }
 
+    /// Starts a server on a fresh data directory whose `accounts` setting declares `accounts`
+    /// (`(appid, secret_id, secret_key)`), besides the root account.
+    pub fn start_with_accounts(accounts: &[(&str, &str, &str)]) -> Server {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().to_path_buf();
+        let doc: Vec<String> = accounts
+            .iter()
+            .map(|(appid, id, key)| {
+                format!(r#"{{"appid":"{appid}","name":"a{appid}","keys":[{{"secret_id":"{id}","secret_key":"{key}","created_ms":0}}]}}"#)
+            })
+            .collect();
+        std::fs::create_dir_all(dir.join("settings")).expect("settings dir");
+        std::fs::write(
+            dir.join("settings/accounts.setting"),
+            format!("v1\n{{\"accounts\":[{}]}}", doc.join(",")),
+        )
+        .expect("write the accounts setting");
+        let mut server = Server::start_on(&dir, &[]);
+        server._tmp = Some(tmp);
+        server
+    }
+
     /// Starts a server on `data_dir` with extra environment variables (the root keys are set
     /// unless `envs` overrides them).
     pub fn start_on(data_dir: &Path, envs: &[(&str, &str)]) -> Server {
@@ -236,13 +258,32 @@ pub fn cos_signed(
     params: &[(&str, &str)],
     headers: &[(&str, &str)],
 ) -> Request {
+    cos_signed_by(
+        (SECRET_ID, SECRET_KEY),
+        server,
+        method,
+        path,
+        params,
+        headers,
+    )
+}
+
+/// [`cos_signed`] with another key pair (`(secret_id, secret_key)`).
+pub fn cos_signed_by(
+    key: (&str, &str),
+    server: &Server,
+    method: &str,
+    path: &str,
+    params: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> Request {
     let host = server.addr.to_string();
     let mut signed: Vec<(&str, &str)> = headers.to_vec();
     signed.push(("host", host.as_str()));
     let now = now_secs();
     let auth = cosd_api::auth::cos_v5::sign(
-        SECRET_ID,
-        SECRET_KEY,
+        key.0,
+        key.1,
         &cosd_api::auth::RequestToSign {
             method,
             path,
