@@ -1,0 +1,494 @@
+//! ACLs, bucket policies and what callers without access may learn, against the real server
+//! with two extra accounts.
+
+mod common;
+
+use common::{cos_signed, cos_signed_by, send, Request, Response, Server, APPID};
+
+const OTHER: (&str, &str, &str) = (
+    "1250000001",
+    "AKIDotheraccount000000000000000",
+    "othersecret00000000000000000000",
+);
+
+fn server() -> Server {
+    Server::start_with_accounts(&[OTHER])
+}
+
+fn bucket(name: &str) -> String {
+    format!("{name}-{APPID}")
+}
+
+async fn owner(
+    s: &Server,
+    method: &str,
+    path: &str,
+    params: &[(&str, &str)],
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Response {
+    send(
+        s.addr,
+        cos_signed(s, method, path, params, headers).body(body.to_string()),
+    )
+    .await
+}
+
+async fn other(s: &Server, method: &str, path: &str) -> Response {
+    other_with(s, method, path, &[]).await
+}
+
+async fn other_with(s: &Server, method: &str, path: &str, params: &[(&str, &str)]) -> Response {
+    send(
+        s.addr,
+        cos_signed_by((OTHER.1, OTHER.2), s, method, path, params, &[]),
+    )
+    .await
+}
+
+async fn anonymous(s: &Server, method: &str, target: &str) -> Response {
+    send(s.addr, Request::new(method, target)).await
+}
+
+fn code(r: &Response) -> String {
+    r.xml("Code").unwrap_or_default()
+}
+
+#[tokio::test]
+async fn bucket_acl_headers_xml_and_errors() {
+    let s = server();
+    let b = bucket("acl");
+    let grant = format!("id=\"{}\"", OTHER.0);
+    let created = owner(
+        &s,
+        "PUT",
+        &format!("/{b}"),
+        &[],
+        &[("x-cos-grant-read", &grant)],
+        "",
+    )
+    .await;
+    assert_eq!(created.status, 200, "{}", created.text());
+    let put = owner(&s, "PUT", &format!("/{b}/k"), &[], &[], "v").await;
+    assert_eq!(put.status, 200);
+
+    let acl = owner(&s, "GET", &format!("/{b}"), &[("acl", "")], &[], "").await;
+    assert_eq!(acl.status, 200);
+    let text = acl.text();
+    assert!(
+        text.contains(&format!("<ID>qcs::cam::uin/{APPID}:uin/{APPID}</ID>")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("<ID>qcs::cam::uin/{0}:uin/{0}</ID>", OTHER.0)),
+        "{text}"
+    );
+    assert!(text.contains("<Permission>FULL_CONTROL</Permission>"));
+    assert!(text.contains("<Permission>READ</Permission>"));
+    assert_eq!(other(&s, "GET", &format!("/{b}/k")).await.status, 200);
+    assert_eq!(anonymous(&s, "GET", &format!("/{b}/k")).await.status, 403);
+
+    // The XML form: everyone may read; the other account's grant is gone.
+    let body = "<AccessControlPolicy><Owner><ID>x</ID></Owner><AccessControlList><Grant>\
+        <Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\">\
+        <URI>http://cam.qcloud.com/groups/global/AllUsers</URI></Grantee>\
+        <Permission>READ</Permission></Grant></AccessControlList></AccessControlPolicy>";
+    let put = owner(&s, "PUT", &format!("/{b}"), &[("acl", "")], &[], body).await;
+    assert_eq!(put.status, 200, "{}", put.text());
+    assert_eq!(anonymous(&s, "GET", &format!("/{b}/k")).await.status, 200);
+    assert_eq!(anonymous(&s, "GET", &format!("/{b}")).await.status, 200);
+    assert_eq!(anonymous(&s, "PUT", &format!("/{b}/new")).await.status, 403);
+    assert_eq!(
+        other_with(&s, "GET", &format!("/{b}"), &[("acl", "")])
+            .await
+            .status,
+        403
+    );
+
+    let both = owner(
+        &s,
+        "PUT",
+        &format!("/{b}"),
+        &[("acl", "")],
+        &[("x-cos-acl", "private")],
+        body,
+    )
+    .await;
+    assert_eq!((both.status, code(&both).as_str()), (400, "InvalidRequest"));
+    let malformed = owner(
+        &s,
+        "PUT",
+        &format!("/{b}"),
+        &[("acl", "")],
+        &[],
+        "<AccessControlPolicy>",
+    )
+    .await;
+    assert_eq!(
+        (malformed.status, code(&malformed).as_str()),
+        (400, "MalformedXML")
+    );
+    let canned = owner(
+        &s,
+        "PUT",
+        &format!("/{b}"),
+        &[("acl", "")],
+        &[("x-cos-acl", "world-writable")],
+        "",
+    )
+    .await;
+    assert_eq!(
+        (canned.status, code(&canned).as_str()),
+        (400, "InvalidArgument")
+    );
+    let bad_id = owner(
+        &s,
+        "PUT",
+        &format!("/{b}"),
+        &[("acl", "")],
+        &[("x-cos-grant-write", "id=\"bob\"")],
+        "",
+    )
+    .await;
+    assert_eq!(
+        (bad_id.status, code(&bad_id).as_str()),
+        (400, "InvalidArgument")
+    );
+    let empty = owner(&s, "PUT", &format!("/{b}"), &[("acl", "")], &[], "").await;
+    assert_eq!(empty.status, 400);
+    let bad_create = owner(
+        &s,
+        "PUT",
+        &format!("/{}", bucket("acl2")),
+        &[],
+        &[("x-cos-acl", "default")],
+        "",
+    )
+    .await;
+    assert_eq!(
+        (bad_create.status, code(&bad_create).as_str()),
+        (400, "InvalidArgument")
+    );
+    // Nothing above changed the ACL.
+    assert_eq!(anonymous(&s, "GET", &format!("/{b}/k")).await.status, 200);
+}
+
+#[tokio::test]
+async fn object_acls_override_the_bucket_and_default_inherits() {
+    let s = server();
+    let b = bucket("objacl");
+    assert_eq!(
+        owner(&s, "PUT", &format!("/{b}"), &[], &[], "")
+            .await
+            .status,
+        200
+    );
+    let public = owner(
+        &s,
+        "PUT",
+        &format!("/{b}/public"),
+        &[],
+        &[("x-cos-acl", "public-read")],
+        "p",
+    )
+    .await;
+    assert_eq!(public.status, 200, "{}", public.text());
+    owner(&s, "PUT", &format!("/{b}/private"), &[], &[], "q").await;
+    assert_eq!(
+        anonymous(&s, "GET", &format!("/{b}/public")).await.status,
+        200
+    );
+    assert_eq!(
+        anonymous(&s, "HEAD", &format!("/{b}/public")).await.status,
+        200
+    );
+    assert_eq!(
+        anonymous(&s, "GET", &format!("/{b}/private")).await.status,
+        403
+    );
+    assert_eq!(
+        anonymous(&s, "GET", &format!("/{b}")).await.status,
+        403,
+        "the bucket stays private"
+    );
+    let acl = owner(&s, "GET", &format!("/{b}/public"), &[("acl", "")], &[], "").await;
+    assert!(
+        acl.text().contains("groups/global/AllUsers"),
+        "{}",
+        acl.text()
+    );
+
+    // Back to inheriting the (private) bucket ACL, then an S3 canned header.
+    let reset = owner(
+        &s,
+        "PUT",
+        &format!("/{b}/public"),
+        &[("acl", "")],
+        &[("x-cos-acl", "default")],
+        "",
+    )
+    .await;
+    assert_eq!(reset.status, 200);
+    assert_eq!(
+        anonymous(&s, "GET", &format!("/{b}/public")).await.status,
+        403
+    );
+    owner(
+        &s,
+        "PUT",
+        &format!("/{b}/public"),
+        &[("acl", "")],
+        &[("x-amz-acl", "public-read")],
+        "",
+    )
+    .await;
+    assert_eq!(
+        anonymous(&s, "GET", &format!("/{b}/public")).await.status,
+        200
+    );
+    let missing = owner(
+        &s,
+        "PUT",
+        &format!("/{b}/nope"),
+        &[("acl", "")],
+        &[("x-cos-acl", "private")],
+        "",
+    )
+    .await;
+    assert_eq!(code(&missing), "NoSuchKey");
+
+    // A private object in a public-read bucket stays private.
+    owner(
+        &s,
+        "PUT",
+        &format!("/{b}"),
+        &[("acl", "")],
+        &[("x-cos-acl", "public-read")],
+        "",
+    )
+    .await;
+    owner(
+        &s,
+        "PUT",
+        &format!("/{b}/private"),
+        &[("acl", "")],
+        &[("x-cos-acl", "private")],
+        "",
+    )
+    .await;
+    assert_eq!(
+        anonymous(&s, "GET", &format!("/{b}/private")).await.status,
+        403
+    );
+
+    // Multipart: the initiate's ACL applies to the completed object; a copy takes its own.
+    let init = owner(
+        &s,
+        "POST",
+        &format!("/{b}/mp"),
+        &[("uploads", "")],
+        &[("x-cos-acl", "private")],
+        "",
+    )
+    .await;
+    let upload_id = init.xml("UploadId").unwrap();
+    let part = owner(
+        &s,
+        "PUT",
+        &format!("/{b}/mp"),
+        &[("partNumber", "1"), ("uploadId", &upload_id)],
+        &[],
+        "data",
+    )
+    .await;
+    let etag = part.header("etag").unwrap().to_string();
+    let complete = format!("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag></Part></CompleteMultipartUpload>");
+    let done = owner(
+        &s,
+        "POST",
+        &format!("/{b}/mp"),
+        &[("uploadId", &upload_id)],
+        &[],
+        &complete,
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert_eq!(anonymous(&s, "GET", &format!("/{b}/mp")).await.status, 403);
+    assert_eq!(
+        anonymous(&s, "GET", &format!("/{b}/public")).await.status,
+        200
+    );
+    let source = format!("{b}/mp");
+    let copy = owner(
+        &s,
+        "PUT",
+        &format!("/{b}/copy"),
+        &[],
+        &[("x-cos-copy-source", &source)],
+        "",
+    )
+    .await;
+    assert_eq!(copy.status, 200, "{}", copy.text());
+    assert_eq!(
+        anonymous(&s, "GET", &format!("/{b}/copy")).await.status,
+        200,
+        "the copy inherits the public-read bucket"
+    );
+}
+
+#[tokio::test]
+async fn callers_without_access_learn_nothing() {
+    let s = server();
+    let private = bucket("hidden");
+    let public = bucket("shown");
+    owner(&s, "PUT", &format!("/{private}"), &[], &[], "").await;
+    owner(
+        &s,
+        "PUT",
+        &format!("/{public}"),
+        &[],
+        &[("x-cos-acl", "public-read")],
+        "",
+    )
+    .await;
+    let ghost = bucket("ghost");
+
+    for (who, missing_bucket) in [("anonymous", 403), ("other", 404)] {
+        let r = match who {
+            "anonymous" => anonymous(&s, "GET", &format!("/{ghost}/k")).await,
+            _ => other(&s, "GET", &format!("/{ghost}/k")).await,
+        };
+        assert_eq!(r.status, missing_bucket, "{who}: {}", r.text());
+    }
+    // Without READ, a missing key and an existing one look the same.
+    for path in [format!("/{private}/missing"), format!("/{private}")] {
+        let r = other(&s, "GET", &path).await;
+        assert_eq!(
+            (r.status, code(&r).as_str()),
+            (403, "AccessDenied"),
+            "{path}"
+        );
+        assert_eq!(anonymous(&s, "HEAD", &path).await.status, 403, "{path}");
+    }
+    // With READ (public-read), a missing key is reported as missing, as a listing would show.
+    let r = other(&s, "GET", &format!("/{public}/missing")).await;
+    assert_eq!((r.status, code(&r).as_str()), (404, "NoSuchKey"));
+    // GET Service: each account sees its own buckets only; anonymous sees nothing.
+    let mine = other(&s, "GET", "/").await;
+    assert_eq!(mine.status, 200);
+    assert!(!mine.text().contains("hidden") && !mine.text().contains("shown"));
+    assert_eq!(anonymous(&s, "GET", "/").await.status, 403);
+    // A copy cannot read a source the caller may not read.
+    owner(&s, "PUT", &format!("/{private}/secret"), &[], &[], "s").await;
+    let own = format!("mine-{}", OTHER.0);
+    let created = send(
+        s.addr,
+        cos_signed_by((OTHER.1, OTHER.2), &s, "PUT", &format!("/{own}"), &[], &[]),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{}", created.text());
+    let source = format!("{private}/secret");
+    let copy = send(
+        s.addr,
+        cos_signed_by(
+            (OTHER.1, OTHER.2),
+            &s,
+            "PUT",
+            &format!("/{own}/stolen"),
+            &[],
+            &[("x-cos-copy-source", &source)],
+        ),
+    )
+    .await;
+    assert_eq!((copy.status, code(&copy).as_str()), (403, "AccessDenied"));
+}
+
+#[tokio::test]
+async fn bucket_policy_round_trip_errors_and_conditions() {
+    let s = server();
+    let b = bucket("policy");
+    owner(&s, "PUT", &format!("/{b}"), &[], &[], "").await;
+    owner(&s, "PUT", &format!("/{b}/k"), &[], &[], "v").await;
+    let none = owner(&s, "GET", &format!("/{b}"), &[("policy", "")], &[], "").await;
+    assert_eq!(
+        (none.status, code(&none).as_str()),
+        (404, "NoSuchBucketPolicy")
+    );
+
+    let bad = owner(&s, "PUT", &format!("/{b}"), &[("policy", "")], &[], r#"{"Statement":[{"Principal":"*","Effect":"allow","Action":"cos:GetObject","Resource":"*","Condition":{"NumericEquals":{"qcs:ip":"1"}}}]}"#).await;
+    assert_eq!((bad.status, code(&bad).as_str()), (400, "MalformedPolicy"));
+    assert!(bad.text().contains("NumericEquals"), "{}", bad.text());
+    let huge = format!(r#"{{"Statement":[],"Id":"{}"}}"#, "x".repeat(21 * 1024));
+    let too_big = owner(&s, "PUT", &format!("/{b}"), &[("policy", "")], &[], &huge).await;
+    assert_eq!(
+        (too_big.status, code(&too_big).as_str()),
+        (400, "MalformedPolicy")
+    );
+
+    let policy = |cidr: &str| {
+        format!(
+            r#"{{"version":"2.0","Statement":[{{"Principal":{{"qcs":["qcs::cam::anyone:anyone"]}},"Effect":"allow","Action":["name/cos:GetObject"],"Resource":["qcs::cos:ap-guangzhou:uid/{APPID}:{b}/*"],"Condition":{{"IpAddress":{{"qcs:ip":["{cidr}"]}}}}}}]}}"#
+        )
+    };
+    let loopback = policy("127.0.0.0/8");
+    let put = owner(
+        &s,
+        "PUT",
+        &format!("/{b}"),
+        &[("policy", "")],
+        &[("content-type", "application/json")],
+        &loopback,
+    )
+    .await;
+    assert_eq!(put.status, 204, "{}", put.text());
+    let got = owner(&s, "GET", &format!("/{b}"), &[("policy", "")], &[], "").await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.header("content-type"), Some("application/json"));
+    assert_eq!(got.text(), loopback);
+    assert_eq!(anonymous(&s, "GET", &format!("/{b}/k")).await.status, 200);
+    assert_eq!(
+        anonymous(&s, "GET", &format!("/{b}")).await.status,
+        403,
+        "GetObject only"
+    );
+    assert_eq!(
+        other_with(&s, "GET", &format!("/{b}"), &[("policy", "")])
+            .await
+            .status,
+        403
+    );
+
+    // The change applies at once (the cached policy is invalidated).
+    owner(
+        &s,
+        "PUT",
+        &format!("/{b}"),
+        &[("policy", "")],
+        &[],
+        &policy("10.0.0.0/8"),
+    )
+    .await;
+    assert_eq!(anonymous(&s, "GET", &format!("/{b}/k")).await.status, 403);
+
+    // An explicit deny beats the owner, except on the policy itself.
+    let deny = format!(
+        r#"{{"Statement":[{{"Principal":"*","Effect":"deny","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::{b}/*"}}]}}"#
+    );
+    owner(&s, "PUT", &format!("/{b}"), &[("policy", "")], &[], &deny).await;
+    assert_eq!(
+        owner(&s, "GET", &format!("/{b}/k"), &[], &[], "")
+            .await
+            .status,
+        403
+    );
+    let deleted = owner(&s, "DELETE", &format!("/{b}"), &[("policy", "")], &[], "").await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(
+        owner(&s, "GET", &format!("/{b}/k"), &[], &[], "")
+            .await
+            .status,
+        200
+    );
+    let again = owner(&s, "DELETE", &format!("/{b}"), &[("policy", "")], &[], "").await;
+    assert_eq!(again.status, 204, "DELETE without a policy is still 204");
+}
