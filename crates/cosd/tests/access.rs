@@ -492,3 +492,54 @@ async fn bucket_policy_round_trip_errors_and_conditions() {
     let again = owner(&s, "DELETE", &format!("/{b}"), &[("policy", "")], &[], "").await;
     assert_eq!(again.status, 204, "DELETE without a policy is still 204");
 }
+
+/// An unsigned form upload, as a browser sends it.
+fn anonymous_form(bucket: &str, key: &str) -> Request {
+    let boundary = "----cosdaccess";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n{key}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\nx\r\n\
+         --{boundary}--\r\n"
+    );
+    Request::new("POST", &format!("/{bucket}"))
+        .header(
+            "content-type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+}
+
+#[tokio::test]
+async fn anonymous_form_uploads_need_public_write() {
+    let s = server();
+    let open = bucket("dropbox");
+    let closed = bucket("closed");
+    owner(
+        &s,
+        "PUT",
+        &format!("/{open}"),
+        &[],
+        &[("x-cos-acl", "public-read-write")],
+        "",
+    )
+    .await;
+    owner(
+        &s,
+        "PUT",
+        &format!("/{closed}"),
+        &[],
+        &[("x-cos-acl", "public-read")],
+        "",
+    )
+    .await;
+    assert_eq!(send(s.addr, anonymous_form(&open, "up")).await.status, 204);
+    assert_eq!(
+        anonymous(&s, "GET", &format!("/{open}/up")).await.status,
+        200
+    );
+    let refused = send(s.addr, anonymous_form(&closed, "up")).await;
+    assert_eq!(
+        (refused.status, code(&refused).as_str()),
+        (403, "AccessDenied")
+    );
+}

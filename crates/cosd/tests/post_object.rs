@@ -444,15 +444,25 @@ async fn malformed_forms_are_refused() {
     assert_eq!(code(&resp), (400, Some("MalformedPOSTRequest".into())));
     assert!(resp.text().contains("too many bytes outside its file"));
 
-    let unsupported = cos_form(
+    // Objects cannot be public-read-write.
+    let invalid_acl = cos_form(
+        &[("key", "k"), ("acl", "public-read-write")],
+        &[r#"{"key": "k"}"#, r#"{"acl": "public-read-write"}"#],
+    )
+    .file("f", b"x");
+    let resp = send(s.addr, invalid_acl.request()).await;
+    assert_eq!(code(&resp), (400, Some("InvalidArgument".into())));
+    assert_eq!(get(s, "k").await.status, 404);
+
+    // The `acl` field sets the object's ACL.
+    let public = cos_form(
         &[("key", "k"), ("acl", "public-read")],
         &[r#"{"key": "k"}"#, r#"{"acl": "public-read"}"#],
     )
     .file("f", b"x");
-    let resp = send(s.addr, unsupported.request()).await;
-    assert_eq!(code(&resp), (501, Some("NotImplemented".into())));
-
-    assert_eq!(get(s, "k").await.status, 404);
+    assert_eq!(send(s.addr, public.request()).await.status, 204);
+    let anonymous = send(s.addr, Request::new("GET", &format!("/{BUCKET}/k"))).await;
+    assert_eq!(anonymous.status, 200);
 }
 
 #[tokio::test]
