@@ -247,7 +247,9 @@ pub fn decide(
         Op::GetBucketPolicy | Op::PutBucketPolicy | Op::DeleteBucketPolicy
     );
     if verdict == Some(Effect::Deny) && !(owner && policy_op) {
-        return Err(denied("the bucket policy denies it"));
+        // The plain message: saying a policy denied it would tell an anonymous caller that the
+        // bucket exists.
+        return Err(ErrorCode::AccessDenied.into());
     }
     if owner || verdict == Some(Effect::Allow) {
         return Ok(());

@@ -481,6 +481,13 @@ async fn bucket_policy_round_trip_errors_and_conditions() {
             .status,
         403
     );
+    // A denied anonymous caller cannot tell this bucket from one that does not exist.
+    let denied = anonymous(&s, "GET", &format!("/{b}/k")).await;
+    let ghost = anonymous(&s, "GET", &format!("/{}/k", bucket("ghost"))).await;
+    assert_eq!(
+        (denied.status, denied.xml("Code"), denied.xml("Message")),
+        (ghost.status, ghost.xml("Code"), ghost.xml("Message"))
+    );
     let deleted = owner(&s, "DELETE", &format!("/{b}"), &[("policy", "")], &[], "").await;
     assert_eq!(deleted.status, 204);
     assert_eq!(
