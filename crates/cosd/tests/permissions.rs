@@ -475,28 +475,40 @@ fn harmless_policy(bucket: &str) -> String {
 struct Principal {
     name: &'static str,
     key: Option<(&'static str, &'static str)>,
+    /// The account's APPID (anonymous: the owner's, for the names it tries to create).
+    appid: &'static str,
     expect: fn(State, &Operation) -> bool,
+    /// Whether it may list its buckets and create one of its own.
+    expect_service: bool,
 }
 
 fn principals() -> Vec<Principal> {
     vec![
         Principal {
             name: "owner",
+            appid: APPID,
+            expect_service: true,
             key: Some((SECRET_ID, SECRET_KEY)),
             expect: expect_owner,
         },
         Principal {
             name: "other",
+            appid: OTHER.0,
+            expect_service: true,
             key: Some((OTHER.1, OTHER.2)),
             expect: expect_other,
         },
         Principal {
             name: "grantee",
+            appid: GRANTEE.0,
+            expect_service: true,
             key: Some((GRANTEE.1, GRANTEE.2)),
             expect: expect_grantee,
         },
         Principal {
             name: "anonymous",
+            appid: APPID,
+            expect_service: false,
             key: None,
             expect: expect_other,
         },
@@ -712,12 +724,38 @@ async fn permission_matrix() {
             let _ = writeln!(table, "{row}");
         }
     }
+    // The service: GET Service and creating a bucket of one's own, whatever other buckets say.
+    let _ = writeln!(table, "\nService");
+    for principal in &principals {
+        let create = req("PUT", format!("/svc-{}", principal.appid), &[], &[], b"");
+        let list = req("GET", "/".to_string(), &[], &[], b"");
+        for (name, built) in [("CreateBucket", create), ("ListBuckets", list)] {
+            let resp = call(&server, principal.key, built).await;
+            let allowed = resp.status != 403;
+            cells += 1;
+            let _ = writeln!(
+                table,
+                "  {name:width$}  {:9} {}",
+                principal.name,
+                if allowed { "allow" } else { "deny" }
+            );
+            if allowed != principal.expect_service || resp.status >= 300 && allowed {
+                mismatches.push(format!(
+                    "service / {} / {name}: got {} {}",
+                    principal.name,
+                    resp.status,
+                    resp.text()
+                ));
+            }
+        }
+    }
     println!("{table}");
     println!(
-        "permission matrix: {} operations x {} principals x {} bucket states = {cells} cells, {} mismatches",
+        "permission matrix: {} bucket operations x {} principals x {} bucket states + 2 service operations x {} principals = {cells} cells, {} mismatches",
         ops.len(),
         principals.len(),
         STATES.len(),
+        principals.len(),
         mismatches.len()
     );
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
