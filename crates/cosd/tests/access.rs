@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{cos_signed, cos_signed_by, send, Request, Response, Server, APPID};
+use common::{cos_signed, cos_signed_as, send, Request, Response, Server, TestKey, APPID};
 
 const OTHER: (&str, &str, &str) = (
     "1250000001",
@@ -11,8 +11,17 @@ const OTHER: (&str, &str, &str) = (
     "othersecret00000000000000000000",
 );
 
+fn other_key() -> TestKey {
+    TestKey {
+        appid: OTHER.0.into(),
+        secret_id: OTHER.1.into(),
+        secret_key: OTHER.2.into(),
+        token: None,
+    }
+}
+
 fn server() -> Server {
-    Server::start_with_accounts(&[OTHER])
+    Server::start_with_accounts(&[other_key()])
 }
 
 fn bucket(name: &str) -> String {
@@ -41,7 +50,7 @@ async fn other(s: &Server, method: &str, path: &str) -> Response {
 async fn other_with(s: &Server, method: &str, path: &str, params: &[(&str, &str)]) -> Response {
     send(
         s.addr,
-        cos_signed_by((OTHER.1, OTHER.2), s, method, path, params, &[]),
+        cos_signed_as(s, &other_key(), method, path, params, &[]),
     )
     .await
 }
@@ -383,16 +392,16 @@ async fn callers_without_access_learn_nothing() {
     let own = format!("mine-{}", OTHER.0);
     let created = send(
         s.addr,
-        cos_signed_by((OTHER.1, OTHER.2), &s, "PUT", &format!("/{own}"), &[], &[]),
+        cos_signed_as(&s, &other_key(), "PUT", &format!("/{own}"), &[], &[]),
     )
     .await;
     assert_eq!(created.status, 200, "{}", created.text());
     let source = format!("{private}/secret");
     let copy = send(
         s.addr,
-        cos_signed_by(
-            (OTHER.1, OTHER.2),
+        cos_signed_as(
             &s,
+            &other_key(),
             "PUT",
             &format!("/{own}/stolen"),
             &[],

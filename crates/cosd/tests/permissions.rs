@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{cos_signed_by, send, Request, Response, Server, APPID, SECRET_ID, SECRET_KEY};
+use common::{cos_signed_as, send, Request, Response, Server, TestKey, APPID};
 use std::fmt::Write as _;
 
 const OTHER: (&str, &str, &str) = (
@@ -24,6 +24,15 @@ const GRANTEE: (&str, &str, &str) = (
     "AKIDgranteeaccount0000000000000",
     "granteesecret000000000000000000",
 );
+
+fn test_key((appid, secret_id, secret_key): (&str, &str, &str)) -> TestKey {
+    TestKey {
+        appid: appid.into(),
+        secret_id: secret_id.into(),
+        secret_key: secret_key.into(),
+        token: None,
+    }
+}
 
 /// The bucket states of the matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -474,7 +483,8 @@ fn harmless_policy(bucket: &str) -> String {
 /// A principal of the matrix: its name, its key (`None`: anonymous) and what it may do.
 struct Principal {
     name: &'static str,
-    key: Option<(&'static str, &'static str)>,
+    /// `None`: anonymous.
+    key: Option<TestKey>,
     /// The account's APPID (anonymous: the owner's, for the names it tries to create).
     appid: &'static str,
     expect: fn(State, &Operation) -> bool,
@@ -488,21 +498,21 @@ fn principals() -> Vec<Principal> {
             name: "owner",
             appid: APPID,
             expect_service: true,
-            key: Some((SECRET_ID, SECRET_KEY)),
+            key: Some(TestKey::root()),
             expect: expect_owner,
         },
         Principal {
             name: "other",
             appid: OTHER.0,
             expect_service: true,
-            key: Some((OTHER.1, OTHER.2)),
+            key: Some(test_key(OTHER)),
             expect: expect_other,
         },
         Principal {
             name: "grantee",
             appid: GRANTEE.0,
             expect_service: true,
-            key: Some((GRANTEE.1, GRANTEE.2)),
+            key: Some(test_key(GRANTEE)),
             expect: expect_grantee,
         },
         Principal {
@@ -545,7 +555,7 @@ fn expect_grantee(state: State, op: &Operation) -> bool {
     }
 }
 
-async fn call(server: &Server, key: Option<(&str, &str)>, built: Built) -> Response {
+async fn call(server: &Server, key: Option<&TestKey>, built: Built) -> Response {
     let (method, path, params, headers, body) = built;
     let params: Vec<(&str, &str)> = params
         .iter()
@@ -556,7 +566,7 @@ async fn call(server: &Server, key: Option<(&str, &str)>, built: Built) -> Respo
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let request = match key {
-        Some(key) => cos_signed_by(key, server, method, &path, &params, &headers),
+        Some(key) => cos_signed_as(server, key, method, &path, &params, &headers),
         None => {
             let query: Vec<String> = params
                 .iter()
@@ -582,7 +592,7 @@ async fn call(server: &Server, key: Option<(&str, &str)>, built: Built) -> Respo
 }
 
 async fn as_owner(server: &Server, built: Built) -> Response {
-    call(server, Some((SECRET_ID, SECRET_KEY)), built).await
+    call(server, Some(&TestKey::root()), built).await
 }
 
 /// Creates the state's bucket with an object, an upload in progress, its ACL and its policy;
@@ -645,7 +655,7 @@ async fn restore_policy(server: &Server, state: State) {
 
 #[tokio::test]
 async fn permission_matrix() {
-    let server = Server::start_with_accounts(&[OTHER, GRANTEE]);
+    let server = Server::start_with_accounts(&[test_key(OTHER), test_key(GRANTEE)]);
     let ops = operations();
     let principals = principals();
     let mut mismatches = Vec::new();
@@ -679,7 +689,7 @@ async fn permission_matrix() {
                     upload_id: upload_id.clone(),
                     n,
                 };
-                let resp = call(&server, principal.key, (op.build)(&cell)).await;
+                let resp = call(&server, principal.key.as_ref(), (op.build)(&cell)).await;
                 assert!(
                     resp.status < 500,
                     "{state:?} {} {}: {} {}",
@@ -730,7 +740,7 @@ async fn permission_matrix() {
         let create = req("PUT", format!("/svc-{}", principal.appid), &[], &[], b"");
         let list = req("GET", "/".to_string(), &[], &[], b"");
         for (name, built) in [("CreateBucket", create), ("ListBuckets", list)] {
-            let resp = call(&server, principal.key, built).await;
+            let resp = call(&server, principal.key.as_ref(), built).await;
             let allowed = resp.status != 403;
             cells += 1;
             let _ = writeln!(

@@ -35,15 +35,18 @@ impl Server {
         server
     }
 
-    /// Starts a server on a fresh data directory whose `accounts` setting declares `accounts`
-    /// (`(appid, secret_id, secret_key)`), besides the root account.
-    pub fn start_with_accounts(accounts: &[(&str, &str, &str)]) -> Server {
+    /// Starts a server on a fresh data directory whose `accounts` setting declares an account
+    /// for each of `keys` (with that one key), besides the root account.
+    pub fn start_with_accounts(keys: &[TestKey]) -> Server {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().to_path_buf();
-        let doc: Vec<String> = accounts
+        let doc: Vec<String> = keys
             .iter()
-            .map(|(appid, id, key)| {
-                format!(r#"{{"appid":"{appid}","name":"a{appid}","keys":[{{"secret_id":"{id}","secret_key":"{key}","created_ms":0}}]}}"#)
+            .map(|k| {
+                format!(
+                    r#"{{"appid":"{}","name":"a{}","keys":[{{"secret_id":"{}","secret_key":"{}","created_ms":0}}]}}"#,
+                    k.appid, k.appid, k.secret_id, k.secret_key
+                )
             })
             .collect();
         std::fs::create_dir_all(dir.join("settings")).expect("settings dir");
@@ -258,20 +261,14 @@ pub fn cos_signed(
     params: &[(&str, &str)],
     headers: &[(&str, &str)],
 ) -> Request {
-    cos_signed_by(
-        (SECRET_ID, SECRET_KEY),
-        server,
-        method,
-        path,
-        params,
-        headers,
-    )
+    cos_signed_as(server, &TestKey::root(), method, path, params, headers)
 }
 
-/// [`cos_signed`] with another key pair (`(secret_id, secret_key)`).
-pub fn cos_signed_by(
-    key: (&str, &str),
+/// [`cos_signed`] with any key; a temporary key's token goes in `x-cos-security-token`
+/// (unsigned, as cos-python-sdk-v5 sends it).
+pub fn cos_signed_as(
     server: &Server,
+    key: &TestKey,
     method: &str,
     path: &str,
     params: &[(&str, &str)],
@@ -282,8 +279,8 @@ pub fn cos_signed_by(
     signed.push(("host", host.as_str()));
     let now = now_secs();
     let auth = cosd_api::auth::cos_v5::sign(
-        key.0,
-        key.1,
+        &key.secret_id,
+        &key.secret_key,
         &cosd_api::auth::RequestToSign {
             method,
             path,
@@ -306,6 +303,9 @@ pub fn cos_signed_by(
     for (k, v) in headers {
         req = req.header(k, v);
     }
+    if let Some(token) = &key.token {
+        req = req.header("x-cos-security-token", token);
+    }
     req
 }
 
@@ -317,4 +317,25 @@ pub async fn create_bucket(server: &Server, bucket: &str) {
     )
     .await;
     assert_eq!(resp.status, 200, "{}", resp.text());
+}
+
+/// A key pair a test signs with: permanent (`token: None`) or temporary.
+#[derive(Debug, Clone)]
+pub struct TestKey {
+    pub appid: String,
+    pub secret_id: String,
+    pub secret_key: String,
+    pub token: Option<String>,
+}
+
+impl TestKey {
+    /// The root account's key that [`Server::start_on`] configures.
+    pub fn root() -> TestKey {
+        TestKey {
+            appid: APPID.into(),
+            secret_id: SECRET_ID.into(),
+            secret_key: SECRET_KEY.into(),
+            token: None,
+        }
+    }
 }
