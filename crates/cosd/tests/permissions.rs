@@ -3,7 +3,8 @@
 //!
 //! A cell is *allowed* when the answer is anything but 403 (a 404 `NoSuchUpload` for a made-up
 //! upload id, or 409 `BucketNotEmpty`, means authorization let the request through); *denied*
-//! when it is 403 `AccessDenied`. A 5xx fails the test outright.
+//! when it is 403 with the principal's denial code (`AccessDenied`). A 5xx fails the test
+//! outright.
 //!
 //! Principals are a list: each has a way to sign and an expectation function, so more kinds
 //! (temporary keys in and out of scope, expired keys) slot in as more entries of
@@ -490,6 +491,8 @@ struct Principal {
     expect: fn(State, &Operation) -> bool,
     /// Whether it may list its buckets and create one of its own.
     expect_service: bool,
+    /// The error code of its refusals (an expired key is refused before authorization).
+    denial: &'static str,
 }
 
 fn principals() -> Vec<Principal> {
@@ -498,6 +501,7 @@ fn principals() -> Vec<Principal> {
             name: "owner",
             appid: APPID,
             expect_service: true,
+            denial: "AccessDenied",
             key: Some(TestKey::root()),
             expect: expect_owner,
         },
@@ -505,6 +509,7 @@ fn principals() -> Vec<Principal> {
             name: "other",
             appid: OTHER.0,
             expect_service: true,
+            denial: "AccessDenied",
             key: Some(test_key(OTHER)),
             expect: expect_other,
         },
@@ -512,6 +517,7 @@ fn principals() -> Vec<Principal> {
             name: "grantee",
             appid: GRANTEE.0,
             expect_service: true,
+            denial: "AccessDenied",
             key: Some(test_key(GRANTEE)),
             expect: expect_grantee,
         },
@@ -519,6 +525,7 @@ fn principals() -> Vec<Principal> {
             name: "anonymous",
             appid: APPID,
             expect_service: false,
+            denial: "AccessDenied",
             key: None,
             expect: expect_other,
         },
@@ -702,7 +709,7 @@ async fn permission_matrix() {
                 if !allowed && resp.text().contains("<Code>") {
                     assert_eq!(
                         resp.xml("Code").as_deref(),
-                        Some("AccessDenied"),
+                        Some(principal.denial),
                         "{state:?} {} {}",
                         principal.name,
                         op.name
