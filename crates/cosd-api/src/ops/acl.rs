@@ -35,8 +35,15 @@ async fn requested(ctx: &Ctx<'_>, body: ByteStream, level: Level) -> ApiResult<R
 }
 
 pub async fn put_bucket(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
-    let Requested::Set(acl) = requested(ctx, body, Level::Bucket).await? else {
-        unreachable!("bucket ACLs have no `default`: acl::canned refuses it")
+    let acl = match requested(ctx, body, Level::Bucket).await? {
+        Requested::Set(acl) => acl,
+        // acl::canned already refuses `default` for buckets; this keeps that a 400, not a panic.
+        Requested::Inherit => {
+            return Err(ApiError::with_message(
+                ErrorCode::InvalidArgument,
+                "A bucket has no default ACL to inherit.",
+            ))
+        }
     };
     let bucket = &ctx.bucket().name;
     ctx.store
