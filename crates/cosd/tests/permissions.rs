@@ -131,14 +131,18 @@ struct Operation {
     name: &'static str,
     class: Class,
     build: fn(&Cell) -> Built,
+    /// Signed in its form fields (by `build`), not in its head.
+    form: bool,
 }
 
 /// What a request builder knows: the bucket, the state, the setup's upload id, a unique number.
-struct Cell {
+struct Cell<'a> {
     state: State,
     bucket: String,
     upload_id: String,
     n: usize,
+    /// The principal's key, for requests that carry their signature in the body (POST Object).
+    key: Option<&'a TestKey>,
 }
 
 /// A request before signing: method, decoded path, query parameters, headers, body.
@@ -183,11 +187,13 @@ fn operations() -> Vec<Operation> {
     vec![
         Operation {
             name: "HeadBucket",
+            form: false,
             class: Read,
             build: |c| req("HEAD", format!("/{}", c.bucket), &[], &[], b""),
         },
         Operation {
             name: "GetBucketLocation",
+            form: false,
             class: Read,
             build: |c| {
                 req(
@@ -201,11 +207,13 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             name: "ListObjects",
+            form: false,
             class: Read,
             build: |c| req("GET", format!("/{}", c.bucket), &[], &[], b""),
         },
         Operation {
             name: "ListObjectsV2",
+            form: false,
             class: Read,
             build: |c| {
                 req(
@@ -219,6 +227,7 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             name: "ListMultipartUploads",
+            form: false,
             class: Read,
             build: |c| {
                 req(
@@ -232,6 +241,7 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             name: "ListParts",
+            form: false,
             class: Read,
             build: |c| {
                 req(
@@ -245,16 +255,19 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             name: "GetObject",
+            form: false,
             class: ObjectRead,
             build: |c| req("GET", format!("/{}/obj", c.bucket), &[], &[], b""),
         },
         Operation {
             name: "HeadObject",
+            form: false,
             class: ObjectRead,
             build: |c| req("HEAD", format!("/{}/obj", c.bucket), &[], &[], b""),
         },
         Operation {
             name: "PutObject",
+            form: false,
             class: Write,
             build: |c| {
                 req(
@@ -268,6 +281,7 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             name: "CopyObject",
+            form: false,
             class: Write,
             build: |c| {
                 let source = format!("{}/obj", c.bucket);
@@ -282,6 +296,7 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             name: "AppendObject",
+            form: false,
             class: Write,
             build: |c| {
                 req(
@@ -295,11 +310,13 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             name: "DeleteObject",
+            form: false,
             class: Write,
             build: |c| req("DELETE", format!("/{}/victim", c.bucket), &[], &[], b""),
         },
         Operation {
             name: "DeleteObjects",
+            form: false,
             class: Write,
             build: |c| {
                 let body = b"<Delete><Object><Key>victim</Key></Object></Delete>";
@@ -314,6 +331,7 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             name: "InitiateMultipartUpload",
+            form: false,
             class: Write,
             build: |c| {
                 req(
@@ -327,6 +345,7 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             name: "UploadPart",
+            form: false,
             class: Write,
             build: |c| {
                 req(
@@ -339,7 +358,29 @@ fn operations() -> Vec<Operation> {
             },
         },
         Operation {
+            name: "UploadPartCopy",
+            form: false,
+            class: Write,
+            build: |c| {
+                let source = format!("{}/obj", c.bucket);
+                req(
+                    "PUT",
+                    format!("/{}/mp", c.bucket),
+                    &[("partNumber", "2"), ("uploadId", &c.upload_id)],
+                    &[("x-cos-copy-source", &source)],
+                    b"",
+                )
+            },
+        },
+        Operation {
+            name: "PostObject",
+            form: true,
+            class: Write,
+            build: |c| form_upload(&c.bucket, &format!("form-{}", c.n), c.key),
+        },
+        Operation {
             name: "CompleteMultipartUpload",
+            form: false,
             class: Write,
             build: |c| {
                 req("POST", format!("/{}/mp", c.bucket), &[("uploadId", "no-such-upload")], &[], b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"x\"</ETag></Part></CompleteMultipartUpload>")
@@ -347,6 +388,7 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             name: "AbortMultipartUpload",
+            form: false,
             class: Write,
             build: |c| {
                 req(
@@ -360,11 +402,13 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             name: "GetBucketAcl",
+            form: false,
             class: ReadAcp,
             build: |c| req("GET", format!("/{}", c.bucket), &[("acl", "")], &[], b""),
         },
         Operation {
             name: "GetObjectAcl",
+            form: false,
             class: ReadAcp,
             build: |c| {
                 req(
@@ -378,6 +422,7 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             name: "PutBucketAcl",
+            form: false,
             class: WriteAcp,
             build: |c| {
                 let headers = c.state.acl_headers();
@@ -387,6 +432,7 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             name: "PutObjectAcl",
+            form: false,
             class: WriteAcp,
             build: |c| {
                 req(
@@ -400,11 +446,13 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             name: "GetBucketCors",
+            form: false,
             class: Owner,
             build: |c| req("GET", format!("/{}", c.bucket), &[("cors", "")], &[], b""),
         },
         Operation {
             name: "PutBucketCors",
+            form: false,
             class: Owner,
             build: |c| {
                 let body = b"<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>";
@@ -419,6 +467,7 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             name: "DeleteBucketCors",
+            form: false,
             class: Owner,
             build: |c| {
                 req(
@@ -432,16 +481,19 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             name: "DeleteBucket",
+            form: false,
             class: Owner,
             build: |c| req("DELETE", format!("/{}", c.bucket), &[], &[], b""),
         },
         Operation {
             name: "GetBucketPolicy",
+            form: false,
             class: PolicyAdmin,
             build: |c| req("GET", format!("/{}", c.bucket), &[("policy", "")], &[], b""),
         },
         Operation {
             name: "PutBucketPolicy",
+            form: false,
             class: PolicyAdmin,
             build: |c| {
                 let policy = c
@@ -460,6 +512,7 @@ fn operations() -> Vec<Operation> {
         // Last: it removes the state's policy, which the row's restore puts back.
         Operation {
             name: "DeleteBucketPolicy",
+            form: false,
             class: PolicyAdmin,
             build: |c| {
                 req(
@@ -472,6 +525,55 @@ fn operations() -> Vec<Operation> {
             },
         },
     ]
+}
+
+/// A POST Object form uploading `key`, signed with `signer`'s key in COS `q-*` fields (the
+/// policy names only the signature fields), or unsigned.
+fn form_upload(bucket: &str, key: &str, signer: Option<&TestKey>) -> Built {
+    use base64::Engine;
+    let mut fields = vec![("key".to_string(), key.to_string())];
+    if let Some(k) = signer {
+        let now = common::now_secs();
+        let key_time = format!("{};{}", now - 60, now + 3600);
+        let expiration = time::OffsetDateTime::from_unix_timestamp(now as i64 + 3600)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let policy = format!(
+            r#"{{"expiration": "{expiration}", "conditions": [{{"q-sign-algorithm": "sha1"}}, {{"q-ak": "{}"}}, {{"q-sign-time": "{key_time}"}}]}}"#,
+            k.secret_id
+        );
+        let signature =
+            cosd_api::auth::post_policy::cos_signature(&k.secret_key, &key_time, &policy);
+        fields.extend([
+            (
+                "policy".to_string(),
+                base64::engine::general_purpose::STANDARD.encode(&policy),
+            ),
+            ("q-sign-algorithm".to_string(), "sha1".to_string()),
+            ("q-ak".to_string(), k.secret_id.clone()),
+            ("q-key-time".to_string(), key_time),
+            ("q-signature".to_string(), signature),
+        ]);
+    }
+    let boundary = "matrixboundary";
+    let mut body = String::new();
+    for (name, value) in &fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\nform\r\n--{boundary}--\r\n"
+    ));
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    req(
+        "POST",
+        format!("/{bucket}"),
+        &[],
+        &[("content-type", &content_type)],
+        body.as_bytes(),
+    )
 }
 
 /// A policy that grants nothing any principal of the matrix could use.
@@ -695,8 +797,14 @@ async fn permission_matrix() {
                     bucket: state.bucket(),
                     upload_id: upload_id.clone(),
                     n,
+                    key: principal.key.as_ref(),
                 };
-                let resp = call(&server, principal.key.as_ref(), (op.build)(&cell)).await;
+                let head_key = if op.form {
+                    None
+                } else {
+                    principal.key.as_ref()
+                };
+                let resp = call(&server, head_key, (op.build)(&cell)).await;
                 assert!(
                     resp.status < 500,
                     "{state:?} {} {}: {} {}",
