@@ -278,11 +278,20 @@ async fn objects(store: &Store) {
     assert!(store.read(&rec, 6, 6).await.is_err());
     assert!(store.meta.blob_in_use(&rec.segments[0].blob).await.unwrap());
 
-    // Overwrite: the new entry wins and the old blob is gone.
+    // Overwrite: the new entry wins and the old blob is gone. It carries an ACL, which the
+    // record keeps.
+    let with_acl = ObjectAttrs {
+        acl: Some(vec![crate::AclGrant {
+            grantee: "*".into(),
+            permission: "READ".into(),
+        }]),
+        ..attrs("text/x")
+    };
     let second = store
-        .put_object(b, key, body(&[b"bye"]), Some(md5(b"bye")), attrs("text/x"))
+        .put_object(b, key, body(&[b"bye"]), Some(md5(b"bye")), with_acl.clone())
         .await
         .unwrap();
+    assert_eq!(second.record.attrs, with_acl);
     assert_eq!(second.replaced, Some(rec.clone()));
     assert_eq!(
         store.meta.get_object(b, key).await.unwrap(),
