@@ -128,6 +128,25 @@ const OPERATORS: &[(&str, Operator)] = &[
     ("dategreaterthan", Operator::DateGreaterThan),
     ("dategreaterthanequals", Operator::DateGreaterThanEquals),
     ("bool", Operator::Bool),
+    // COS (CAM) spellings.
+    ("ip_equal", Operator::IpAddress),
+    ("ip_not_equal", Operator::NotIpAddress),
+    ("string_equal", Operator::StringEquals),
+    ("string_not_equal", Operator::StringNotEquals),
+    ("string_equal_ignore_case", Operator::StringEqualsIgnoreCase),
+    (
+        "string_not_equal_ignore_case",
+        Operator::StringNotEqualsIgnoreCase,
+    ),
+    ("string_like", Operator::StringLike),
+    ("string_not_like", Operator::StringNotLike),
+    ("date_equal", Operator::DateEquals),
+    ("date_not_equal", Operator::DateNotEquals),
+    ("date_less_than", Operator::DateLessThan),
+    ("date_less_than_equal", Operator::DateLessThanEquals),
+    ("date_greater_than", Operator::DateGreaterThan),
+    ("date_greater_than_equal", Operator::DateGreaterThanEquals),
+    ("bool_equal", Operator::Bool),
 ];
 
 const KEYS: &[(&str, Key)] = &[
@@ -142,6 +161,7 @@ const KEYS: &[(&str, Key)] = &[
     ("qcs:current_time", Key::CurrentTime),
     ("aws:currenttime", Key::CurrentTime),
     ("qcs:secure_transport", Key::SecureTransport),
+    ("cos:secure-transport", Key::SecureTransport),
     ("aws:securetransport", Key::SecureTransport),
 ];
 
@@ -237,10 +257,13 @@ impl Policy {
             return Err(malformed("The policy must be a JSON object."));
         };
         for k in doc.keys() {
-            if !["version", "statement", "id"].contains(&k.to_ascii_lowercase().as_str()) {
+            let known = ["version", "statement", "id", "principal"];
+            if !known.contains(&k.to_ascii_lowercase().as_str()) {
                 return Err(malformed(format!("Unknown policy element {k:?}.")));
             }
         }
+        // COS allows one principal for the whole document, used by statements naming none.
+        let default_principal = member(&doc, "principal");
         let statements = match member(&doc, "statement") {
             Some(Value::Array(list)) if !list.is_empty() => list,
             _ => return Err(malformed("The policy needs a non-empty Statement list.")),
@@ -249,7 +272,7 @@ impl Policy {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                Statement::parse(s, bucket)
+                Statement::parse(s, bucket, default_principal)
                     .map_err(|e| malformed(format!("Statement {}: {}", i + 1, e.message)))
             })
             .collect::<ApiResult<Vec<_>>>()?;
@@ -279,7 +302,7 @@ impl Policy {
 }
 
 impl Statement {
-    fn parse(v: &Value, bucket: &str) -> ApiResult<Statement> {
+    fn parse(v: &Value, bucket: &str, default_principal: Option<&Value>) -> ApiResult<Statement> {
         let Value::Object(obj) = v else {
             return Err(malformed("a statement must be a JSON object."));
         };
@@ -303,7 +326,9 @@ impl Statement {
             _ => return Err(malformed("Effect must be \"allow\" or \"deny\".")),
         };
         let principals = parse_principal(
-            member(obj, "principal").ok_or_else(|| malformed("Principal is missing."))?,
+            member(obj, "principal")
+                .or(default_principal)
+                .ok_or_else(|| malformed("Principal is missing."))?,
         )?;
         let (actions, not_action) = match (member(obj, "action"), member(obj, "notaction")) {
             (Some(a), None) => (strings(a, "Action")?, false),
@@ -451,7 +476,16 @@ fn normalize_resource(r: &str, bucket: &str) -> ApiResult<String> {
                         _ => return Err(malformed(format!("the resource {r:?} is not of the form qcs::cos:<region>:uid/<appid>:prefix//<appid>/<bucket>/<key>."))),
                     }
                 }
-                None => path.to_string(),
+                // COS also names buckets by their short name: `examplebucket/*`.
+                None => match path.split_once('/') {
+                    Some((b, key)) if !b.ends_with(&format!("-{appid}")) && b != "*" => {
+                        format!("{b}-{appid}/{key}")
+                    }
+                    None if !path.ends_with(&format!("-{appid}")) && path != "*" => {
+                        format!("{path}-{appid}")
+                    }
+                    _ => path.to_string(),
+                },
             },
             _ => return Err(malformed(format!("the resource {r:?} is not of the form qcs::cos:<region>:uid/<appid>:<bucket>/<key>."))),
         }
@@ -481,7 +515,7 @@ fn parse_conditions(v: &Value) -> ApiResult<Vec<Condition>> {
             .map(|(_, o)| *o)
             .ok_or_else(|| {
                 malformed(format!(
-                    "the condition operator {op_name:?} is not supported; supported: IpAddress, NotIpAddress, StringEquals, StringNotEquals, StringEqualsIgnoreCase, StringNotEqualsIgnoreCase, StringLike, StringNotLike, DateEquals, DateNotEquals, DateLessThan, DateLessThanEquals, DateGreaterThan, DateGreaterThanEquals, Bool."
+                    "the condition operator {op_name:?} is not supported; supported: IpAddress, NotIpAddress, StringEquals, StringNotEquals, StringEqualsIgnoreCase, StringNotEqualsIgnoreCase, StringLike, StringNotLike, DateEquals, DateNotEquals, DateLessThan, DateLessThanEquals, DateGreaterThan, DateGreaterThanEquals, Bool, and their COS spellings (ip_equal, string_like, date_less_than, bool_equal, …)."
                 ))
             })?;
         let Value::Object(keys) = keys else {
@@ -496,7 +530,7 @@ fn parse_conditions(v: &Value) -> ApiResult<Vec<Condition>> {
                 .map(|(_, k)| *k)
                 .ok_or_else(|| {
                     malformed(format!(
-                        "the condition key {key_name:?} is not supported; supported: qcs:ip, aws:SourceIp, cos:prefix, s3:prefix, cos:x-cos-acl, s3:x-amz-acl, qcs:referer, aws:Referer, qcs:current_time, aws:CurrentTime, qcs:secure_transport, aws:SecureTransport."
+                        "the condition key {key_name:?} is not supported; supported: qcs:ip, aws:SourceIp, cos:prefix, s3:prefix, cos:x-cos-acl, s3:x-amz-acl, qcs:referer, aws:Referer, qcs:current_time, aws:CurrentTime, qcs:secure_transport, cos:secure-transport, aws:SecureTransport."
                     ))
                 })?;
             if key.kind() != op.kind() {
@@ -585,9 +619,14 @@ fn parse_date(v: &str) -> Option<i64> {
     if let Ok(secs) = v.parse::<i64>() {
         return Some(secs);
     }
-    time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+    if let Ok(t) = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339) {
+        return Some(t.unix_timestamp());
+    }
+    // CAM's `2022-05-31 00:00:00`, read as UTC.
+    let cam = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    time::PrimitiveDateTime::parse(v, &cam)
         .ok()
-        .map(|t| t.unix_timestamp())
+        .map(|t| t.assume_utc().unix_timestamp())
 }
 
 struct Cidr {
@@ -913,6 +952,41 @@ mod tests {
         }
         let big = st(&format!("{ok}{}", " ".repeat(MAX_POLICY_BYTES)));
         assert!(parse(&big).unwrap_err().message.contains("at most"));
+    }
+
+    #[test]
+    fn cos_spellings_document_principal_and_short_bucket_names() {
+        let p = parse(
+            r#"{"version":"2.0","principal":{"qcs":["qcs::cam::uin/100:uin/101"]},
+                "statement":[{"effect":"allow","action":["name/cos:GetObject"],
+                  "resource":["qcs::cos:ap-guangzhou:uid/1250000000:photos/*"],
+                  "condition":{"ip_equal":{"qcs:ip":["10.0.0.0/8"]},
+                               "date_less_than":{"qcs:current_time":"2030-01-01 00:00:00"},
+                               "bool_equal":{"cos:secure-transport":"false"}}}]}"#,
+        )
+        .unwrap();
+        let as_100 = Req {
+            caller: Some("100"),
+            ..get("k")
+        };
+        assert_eq!(eval(&p, &as_100), Some(Effect::Allow));
+        assert_eq!(
+            eval(&p, &get("k")),
+            None,
+            "the document's principal applies"
+        );
+        let elsewhere = Req {
+            ip: "192.168.1.1".parse().unwrap(),
+            ..as_100
+        };
+        assert_eq!(eval(&p, &elsewhere), None);
+        let other_bucket = parse(&statement(
+            r#"{"Principal":"*","Effect":"allow","Action":"*","Resource":"qcs::cos:r:uid/1250000000:videos/*"}"#,
+        ));
+        assert!(other_bucket
+            .unwrap_err()
+            .message
+            .contains("not in the bucket"));
     }
 
     #[test]
