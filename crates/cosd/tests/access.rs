@@ -387,6 +387,23 @@ async fn callers_without_access_learn_nothing() {
     assert_eq!(mine.status, 200);
     assert!(!mine.text().contains("hidden") && !mine.text().contains("shown"));
     assert_eq!(anonymous(&s, "GET", "/").await.status, 403);
+    // A refused write leaves nothing behind.
+    let refused = send(
+        s.addr,
+        cos_signed_as(
+            &s,
+            &other_key(),
+            "PUT",
+            &format!("/{public}/dropped"),
+            &[],
+            &[],
+        )
+        .body(vec![b'x'; 64 * 1024]),
+    )
+    .await;
+    assert_eq!(refused.status, 403);
+    let after = owner(&s, "GET", &format!("/{public}/dropped"), &[], &[], "").await;
+    assert_eq!(code(&after), "NoSuchKey");
     // A copy cannot read a source the caller may not read.
     owner(&s, "PUT", &format!("/{private}/secret"), &[], &[], "s").await;
     let own = format!("mine-{}", OTHER.0);
