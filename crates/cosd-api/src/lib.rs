@@ -7,6 +7,8 @@
 //! hyper glue that drives a request along that path; [`xml`] holds the documents and
 //! [`error`] the COS error codes.
 
+pub mod accounts;
+pub mod admin;
 pub mod auth;
 pub mod authorize;
 pub mod body;

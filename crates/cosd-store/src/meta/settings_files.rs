@@ -13,9 +13,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-/// The settings directory of one data directory.
+/// The settings directory of one data directory. Admin commands use it on its own while a
+/// server holds the database.
 #[derive(Debug, Clone)]
-pub(super) struct FileSettings {
+pub struct FileSettings {
     dir: PathBuf,
 }
 
@@ -23,6 +24,11 @@ pub(super) struct FileSettings {
 const VERSION_PREFIX: &str = "v";
 
 impl FileSettings {
+    /// The settings of the embedded store in `data_dir` (beside `meta.redb`).
+    pub fn in_data_dir(data_dir: &Path) -> Result<Self> {
+        Self::open(&data_dir.join("settings"))
+    }
+
     pub(super) fn open(dir: &Path) -> Result<Self> {
         fs::create_dir_all(dir)?;
         Ok(Self {
@@ -42,11 +48,12 @@ impl FileSettings {
         Ok(self.dir.join(format!("{name}.setting")))
     }
 
-    pub(super) fn get(&self, name: &str) -> Result<Option<Setting>> {
+    pub fn get(&self, name: &str) -> Result<Option<Setting>> {
         read(&self.path(name)?)
     }
 
-    pub(super) fn put(&self, name: &str, value: &[u8], expected: u64) -> Result<bool> {
+    /// Compare-and-set, as [`super::MetaStore::put_setting`].
+    pub fn put(&self, name: &str, value: &[u8], expected: u64) -> Result<bool> {
         let path = self.path(name)?;
         let lock = OpenOptions::new()
             .create(true)
