@@ -66,7 +66,12 @@ async fn each_account_sees_only_its_own_buckets() {
         &[],
         &[],
     );
-    assert_eq!(send(server.addr, put.body("hi")).await.status, 200);
+    assert_eq!(
+        send(server.addr, put.body("alice-private-content"))
+            .await
+            .status,
+        200
+    );
 
     let listing = call(&server, &root, "GET", "/").await.text();
     assert!(listing.contains("photos-1250000000") && !listing.contains("docs-1250000001"));
@@ -83,7 +88,7 @@ async fn each_account_sees_only_its_own_buckets() {
         let resp = call(&server, key, "GET", &path).await;
         assert_eq!(resp.status, 403, "{path}: {}", resp.text());
         assert_eq!(resp.xml("Code").as_deref(), Some("AccessDenied"));
-        assert!(!resp.text().contains("hi"));
+        assert!(!resp.text().contains("alice-private-content"));
     }
     // A bucket must carry its creator's APPID.
     let resp = call(&server, &alice, "PUT", &format!("/mine-{APPID}")).await;

@@ -9,9 +9,10 @@
 //!
 //! The canonical resource starts with `/<bucket>`, which a virtual-host request carries in its
 //! host. Authentication runs before the bucket is known, so the few readings of the host a
-//! signer could have used are tried: the path as sent (path style, and the service), the
-//! host's first label (`<bucket>.<domain>`), the whole host (a CNAME). Bucket names cannot hold
-//! dots, so a signature made for one reading never names a real bucket under another.
+//! signer could have used are tried: the path as sent (path style, and the service; with a
+//! trailing `/` for a bare bucket, as botocore signs it), the host's first label
+//! (`<bucket>.<domain>`), the whole host (a CNAME). Bucket names cannot hold dots, so a
+//! signature made for one reading never names a real bucket under another.
 
 use super::primitives::{
     decode_str, header_str, mac, raw_query_pairs, request_host, unix_secs, HmacSha1,
@@ -210,16 +211,17 @@ fn check(
         .and_then(|h| std::str::from_utf8(h).ok())
         .map(strip_port)
         .unwrap_or("");
-    let mut buckets = vec![""];
-    if let Some((label, _)) = host.split_once('.') {
-        buckets.push(label);
-        buckets.push(host);
+    let mut resources = vec![format!("{path}{sub_resources}")];
+    if path.len() > 1 && !path[1..].contains('/') {
+        // A bucket request in path style: botocore signs `/<bucket>/` for `/<bucket>`.
+        resources.push(format!("{path}/{sub_resources}"));
     }
-    let matches = buckets.into_iter().any(|bucket| {
-        let resource = match bucket {
-            "" => format!("{path}{sub_resources}"),
-            b => format!("/{b}{path}{sub_resources}"),
-        };
+    if let Some((label, _)) = host.split_once('.') {
+        for bucket in [label, host] {
+            resources.push(format!("/{bucket}{path}{sub_resources}"));
+        }
+    }
+    let matches = resources.iter().any(|resource| {
         prefixes.iter().any(|prefix| {
             mac::<HmacSha1>(
                 secret_key.as_bytes(),
@@ -484,6 +486,23 @@ mod tests {
                 ("host", "s3.amazonaws.com"),
                 ("date", date),
                 ("authorization", &auth("DNEZGsoieTZ92F3bUfSPQcbGmlM=")),
+            ],
+            date,
+        ));
+    }
+
+    #[test]
+    fn a_path_style_bucket_request_may_sign_a_trailing_slash() {
+        // Signed by hand (Python hmac) over `/johnsmith/`, as botocore's HmacV1 signs a
+        // ListObjects of bucket `johnsmith` that it sends as `/johnsmith?prefix=…`.
+        let date = "Tue, 27 Mar 2007 19:36:42 +0000";
+        ok(example(
+            "GET",
+            "/johnsmith?prefix=photos&encoding-type=url",
+            &[
+                ("host", "127.0.0.1:9000"),
+                ("date", date),
+                ("authorization", &auth("a/jq+WTveTnEstSGGn7vpKDz+Vw=")),
             ],
             date,
         ));
