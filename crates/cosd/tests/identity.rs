@@ -311,3 +311,31 @@ async fn the_admin_api_issues_temporary_keys_to_the_root_account_only() {
     .await;
     assert_eq!(resp.status, 405);
 }
+
+#[tokio::test]
+async fn accounts_declared_in_the_config_file_are_merged_at_start() {
+    let (tmp, server) = start_with_alice();
+    drop(server);
+    let declared = TestKey {
+        appid: "1250000005".into(),
+        secret_id: "AKIDdeclared00000000000000000000000".into(),
+        secret_key: "declaredsecret".into(),
+        token: None,
+    };
+    let config = tmp.path().join("cosd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[accounts]]\nappid = \"{}\"\nname = \"carol\"\n[[accounts.keys]]\nsecret_id = \"{}\"\nsecret_key = \"{}\"\n",
+            declared.appid, declared.secret_id, declared.secret_key
+        ),
+    )
+    .unwrap();
+    let server = Server::start_on(tmp.path(), &[("COSD_CONFIG", config.to_str().unwrap())]);
+    for key in [&declared, &alice_key(), &TestKey::root()] {
+        let resp = call(&server, key, "GET", "/").await;
+        assert_eq!(resp.status, 200, "{}: {}", key.secret_id, resp.text());
+    }
+    let list = cosd_cli(tmp.path(), &["account", "list"]).unwrap();
+    assert!(list.contains("carol") && list.contains("alice"), "{list}");
+}

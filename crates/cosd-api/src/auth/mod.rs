@@ -209,3 +209,32 @@ pub fn verify_body(body: ByteStream, check: BodyCheck) -> ByteStream {
         BodyCheck::Chunked(chunked) => chunked.decode(body),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::security_token;
+    use super::test_support::Head;
+
+    #[test]
+    fn the_security_token_comes_from_a_header_or_the_query() {
+        let token = |uri: &str, headers: &[(&str, &str)]| {
+            let head = Head::new("GET", uri, headers);
+            security_token(&head.head()).map(|t| t.into_owned())
+        };
+        assert_eq!(
+            token("/", &[("x-cos-security-token", "a")]).as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            token("/", &[("x-amz-security-token", "b")]).as_deref(),
+            Some("b")
+        );
+        assert_eq!(
+            token("/?x-cos-security-token=c%2Bd", &[]).as_deref(),
+            Some("c+d")
+        );
+        assert_eq!(token("/?X-Amz-Security-Token=e", &[]).as_deref(), Some("e"));
+        assert_eq!(token("/?x-amz-security-token=f", &[]).as_deref(), Some("f"));
+        assert_eq!(token("/?security-token=g", &[("x-other", "h")]), None);
+    }
+}

@@ -970,6 +970,38 @@ mod tests {
     }
 
     #[test]
+    fn a_security_token_header_must_be_signed() {
+        let req = local_request();
+        let uri = "/bucket/dir/a%20b%281%29?tagging&x=1%2F2";
+        let unsigned_token = [LOCAL[0], LOCAL[1], ("x-amz-security-token", "tok")];
+        assert_eq!(
+            code(round_trip(
+                &CREDS,
+                &req,
+                uri,
+                &unsigned_token,
+                UNSIGNED_PAYLOAD,
+                NOW
+            )),
+            ErrorCode::AuthorizationHeaderMalformed
+        );
+        let signed_headers = [LOCAL[0], LOCAL[1], ("x-amz-security-token", "tok")];
+        let with_token = RequestToSign {
+            headers: &signed_headers,
+            ..req
+        };
+        round_trip(
+            &CREDS,
+            &with_token,
+            uri,
+            &signed_headers,
+            UNSIGNED_PAYLOAD,
+            NOW,
+        )
+        .expect("a signed token header verifies");
+    }
+
+    #[test]
     fn round_trip_verifies_and_tampering_fails() {
         let req = local_request();
         let creds = Credentials {
