@@ -66,7 +66,12 @@ impl FileSettings {
             return Ok(false);
         }
         let tmp = self.dir.join(format!(".{name}.tmp"));
-        let mut file = File::create(&tmp)?;
+        // Settings hold secret keys (the accounts' keys, the token signing key): owner only.
+        let mut opts = OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut file = opts.open(&tmp)?;
         writeln!(file, "{VERSION_PREFIX}{}", expected + 1)?;
         file.write_all(value)?;
         file.sync_all()?;
@@ -93,4 +98,25 @@ fn read(path: &Path) -> Result<Option<Setting>> {
         value: bytes[newline + 1..].to_vec(),
         version,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_files_are_private_and_versioned() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = FileSettings::in_data_dir(dir.path()).unwrap();
+        assert!(settings.put("accounts", b"{}", 0).unwrap());
+        assert!(!settings.put("accounts", b"{}", 0).unwrap());
+        assert_eq!(settings.get("accounts").unwrap().unwrap().version, 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let path = dir.path().join("settings").join("accounts.setting");
+            let mode = fs::metadata(path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
 }
