@@ -161,3 +161,130 @@ async fn read_bounded(mut body: ByteStream) -> ApiResult<Vec<u8>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::{token_key, update_accounts, Account, Key, RootKey};
+    use crate::auth::test_support::{at, body_in_pieces, Head};
+    use cosd_store::{MetaStore, RedbMeta};
+    use std::sync::Arc;
+
+    const NOW: u64 = 1_800_000_000;
+    const PATH: &str = "/-/admin/temporary-credentials";
+
+    async fn keyring() -> (tempfile::TempDir, Arc<AccountKeyring>) {
+        let dir = tempfile::tempdir().unwrap();
+        let meta: Arc<dyn MetaStore> = Arc::new(RedbMeta::open(&dir.path().join("m")).unwrap());
+        token_key(meta.as_ref()).await.unwrap();
+        update_accounts(meta.as_ref(), |doc| {
+            doc.accounts.push(Account {
+                appid: "1250000001".into(),
+                keys: vec![Key {
+                    secret_id: "AKIDalice".into(),
+                    secret_key: "alicesecret".into(),
+                    ..Key::default()
+                }],
+                ..Account::default()
+            });
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let root = RootKey {
+            appid: "1250000000".into(),
+            secret_id: "AKIDroot".into(),
+            secret_key: "rootsecret".into(),
+        };
+        (dir, AccountKeyring::load(root, meta).await.unwrap())
+    }
+
+    /// A request to `path` signed (COS v5) by `key`, or anonymous.
+    fn request(method: &str, path: &str, key: Option<(&str, &str)>) -> Head {
+        let host = ("host", "127.0.0.1:9000");
+        let mut headers = vec![host];
+        let auth;
+        if let Some((id, secret)) = key {
+            let req = auth::RequestToSign {
+                method,
+                path,
+                params: &[],
+                headers: &[host],
+            };
+            auth = auth::cos_v5::sign(id, secret, &req, NOW - 60, NOW + 60);
+            headers.push(("authorization", &auth));
+        }
+        Head::new(method, path, &headers)
+    }
+
+    async fn run(
+        keyring: Option<&AccountKeyring>,
+        head: &Head,
+        body: &str,
+    ) -> ApiResult<serde_json::Value> {
+        let key = head.uri.path().strip_prefix("/-/");
+        let body = body_in_pieces(body.as_bytes(), [3]);
+        let reply = handle(keyring, &head.head(), key, body, at(NOW)).await?;
+        let crate::response::ReplyBody::Xml(json) = reply.body else {
+            panic!("a JSON body")
+        };
+        Ok(serde_json::from_str(&json).unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_root_account_gets_sts_shaped_credentials_that_verify() {
+        let (_dir, keys) = keyring().await;
+        let head = request("POST", PATH, Some(("AKIDroot", "rootsecret")));
+        let body = r#"{"Account":"1250000001","DurationSeconds":600,"Prefix":"a/"}"#;
+        let json = run(Some(&keys), &head, body).await.unwrap();
+        assert_eq!(json["ExpiredTime"], NOW + 600);
+        assert_eq!(json["StartTime"], NOW);
+        assert_eq!(json["Expiration"], "2027-01-15T08:10:00Z");
+        let c = &json["Credentials"];
+        let secret = crate::auth::Keyring::lookup(
+            keys.as_ref(),
+            c["TmpSecretId"].as_str().unwrap(),
+            c["Token"].as_str(),
+            at(NOW),
+        )
+        .unwrap();
+        assert_eq!(secret.account, "1250000001");
+        assert_eq!(secret.secret_key, c["TmpSecretKey"].as_str().unwrap());
+        assert_eq!(secret.scope.unwrap().prefix.as_deref(), Some("a/"));
+        // An empty body issues a key of the root account for the default duration.
+        let json = run(Some(&keys), &head, "").await.unwrap();
+        assert_eq!(json["ExpiredTime"], NOW + DEFAULT_DURATION_SECS);
+    }
+
+    #[tokio::test]
+    async fn everyone_else_is_refused() {
+        let (_dir, keys) = keyring().await;
+        let code = |r: ApiResult<serde_json::Value>| r.unwrap_err().code;
+        let root = Some(("AKIDroot", "rootsecret"));
+        let off = run(None, &request("POST", PATH, root), "{}").await;
+        assert_eq!(code(off), ErrorCode::NotImplemented);
+        for key in [None, Some(("AKIDalice", "alicesecret"))] {
+            let r = run(Some(&keys), &request("POST", PATH, key), "{}").await;
+            assert_eq!(code(r), ErrorCode::AccessDenied);
+        }
+        let r = run(Some(&keys), &request("GET", PATH, root), "").await;
+        assert_eq!(code(r), ErrorCode::MethodNotAllowed);
+        let r = run(Some(&keys), &request("POST", "/-/admin/other", root), "").await;
+        assert_eq!(code(r), ErrorCode::InvalidURI);
+        let head = request("POST", PATH, root);
+        for body in [
+            r#"{"Account":"9"}"#,
+            r#"{"DurationSeconds":999999}"#,
+            "[",
+            r#"{"X":1}"#,
+        ] {
+            let r = run(Some(&keys), &head, body).await;
+            assert_eq!(code(r), ErrorCode::InvalidArgument, "{body}");
+        }
+        let big = format!(r#"{{"Prefix":"{}"}}"#, "a".repeat(MAX_BODY));
+        assert_eq!(
+            code(run(Some(&keys), &head, &big).await),
+            ErrorCode::InvalidArgument
+        );
+    }
+}

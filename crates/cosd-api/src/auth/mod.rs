@@ -23,7 +23,7 @@ pub mod token;
 /// The percent-encoding both signature schemes use, for clients that build URLs to sign.
 pub use primitives::{encode as percent_encode, encode_path as percent_encode_path};
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use cosd_store::ByteStream;
