@@ -41,6 +41,7 @@ error_codes! {
     BucketNotEmpty => ("BucketNotEmpty", 409, "The bucket you tried to delete is not empty."),
     EntityTooLarge => ("EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed object size."),
     EntityTooSmall => ("EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size."),
+    ExpiredToken => ("ExpiredToken", 400, "The provided token has expired."),
     IncompleteBody => ("IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header."),
     IncorrectNumberOfFilesInPostRequest => ("IncorrectNumberOfFilesInPostRequest", 400, "POST requires exactly one file upload per request."),
     InternalError => ("InternalError", 500, "We encountered an internal error. Please try again."),

@@ -7,7 +7,9 @@
 //! hyper glue that drives a request along that path; [`xml`] holds the documents and
 //! [`error`] the COS error codes.
 
+pub mod accounts;
 pub mod acl;
+pub mod admin;
 pub mod auth;
 pub mod authorize;
 pub mod body;

@@ -3,13 +3,14 @@
 //! [`authorize`](crate::authorize) → [`ops`](crate::ops) → [`response`](crate::response) —
 //! then logs one line for it.
 
+use crate::accounts::AccountKeyring;
 use crate::auth::{self, Keyring, RequestHead};
 use crate::config_cache::{BucketConfig, ConfigCache};
 use crate::error::ApiResult;
 use crate::ops::{self, Ctx, Dialect};
 use crate::response::{error_reply, Body, Reply};
 use crate::route::{self, Op, Route, RouteConfig};
-use crate::{authorize, cors};
+use crate::{admin, authorize, cors};
 use base64::Engine;
 use cosd_store::{ByteStream, Store};
 use futures_util::TryStreamExt;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub keys: Arc<dyn Keyring>,
     pub routes: RouteConfig,
     pub region: String,
+    /// The keyring the admin API issues temporary keys from; `None` while the API is off.
+    pub admin: Option<Arc<AccountKeyring>>,
     configs: ConfigCache,
     request_ids: RequestIds,
 }
@@ -51,9 +54,16 @@ impl AppState {
             keys,
             routes,
             region,
+            admin: None,
             configs: ConfigCache::new(),
             request_ids: RequestIds::new(),
         }
+    }
+
+    /// Turns the admin API on.
+    pub fn with_admin(mut self, keyring: Arc<AccountKeyring>) -> Self {
+        self.admin = Some(keyring);
+        self
     }
 }
 
@@ -166,6 +176,23 @@ async fn process(
     request_id: &str,
     resource: &str,
 ) -> ApiResult<Reply> {
+    if route.bucket.as_deref() == Some(admin::BUCKET) {
+        let head = RequestHead {
+            method: &parts.method,
+            uri: &parts.uri,
+            headers: &parts.headers,
+        };
+        let body = incoming_stream(body);
+        let admin_keys = state.admin.as_deref();
+        return admin::handle(
+            admin_keys,
+            &head,
+            route.key.as_deref(),
+            body,
+            SystemTime::now(),
+        )
+        .await;
+    }
     if route.op == Op::Preflight {
         // Preflights carry no credentials (browsers never sign them); a presigned URL's query
         // signature is deliberately not checked here.
@@ -301,7 +328,7 @@ fn dialect_of(parts: &http::request::Parts) -> Dialect {
     let query_sig = parts
         .uri
         .query()
-        .is_some_and(|q| q.contains("X-Amz-Signature="));
+        .is_some_and(|q| q.contains("X-Amz-Signature=") || q.contains("AWSAccessKeyId="));
     if header_sig || query_sig {
         Dialect::S3
     } else {

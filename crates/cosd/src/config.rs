@@ -3,6 +3,7 @@
 //! which beats the default.
 
 use clap::Args;
+use cosd_api::accounts::{check_appid, Account, Key};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -18,7 +19,8 @@ pub const DEFAULT_DOMAINS: &[&str] = &["cos.localhost", "localhost"];
 /// `cosd serve` flags.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// TOML file with any of: listen, data_dir, region, domains, appid, secret_id, secret_key.
+    /// TOML file with any of: listen, data_dir, region, domains, appid, secret_id, secret_key,
+    /// admin_api, and [[accounts]] tables (appid, name, [[accounts.keys]] secret_id/secret_key).
     #[arg(long, env = "COSD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:9000].
@@ -34,6 +36,9 @@ pub struct ServeArgs {
     /// in the environment) [default: cos.localhost,localhost].
     #[arg(long = "domain", env = "COSD_DOMAINS", value_delimiter = ',')]
     pub domains: Vec<String>,
+    /// Serve the admin API (`POST /-/admin/temporary-credentials`) to the root account.
+    #[arg(long, env = "COSD_ADMIN_API")]
+    pub admin_api: bool,
 }
 
 /// The root account as configured (environment or file); unset parts are generated.
@@ -55,6 +60,27 @@ struct FileConfig {
     appid: Option<String>,
     secret_id: Option<String>,
     secret_key: Option<String>,
+    admin_api: Option<bool>,
+    #[serde(default)]
+    accounts: Vec<DeclaredAccount>,
+}
+
+/// An `[[accounts]]` table of the config file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeclaredAccount {
+    appid: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    keys: Vec<DeclaredKey>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeclaredKey {
+    secret_id: String,
+    secret_key: String,
 }
 
 /// The resolved configuration of `cosd serve`.
@@ -65,6 +91,9 @@ pub struct Config {
     pub region: String,
     pub domains: Vec<String>,
     pub root: RootAccount,
+    pub admin_api: bool,
+    /// Accounts declared in the config file, merged into the stored ones at start.
+    pub accounts: Vec<Account>,
 }
 
 impl Config {
@@ -107,7 +136,32 @@ impl Config {
                 return Err(format!("invalid APPID {appid:?}: it must be a number"));
             }
         }
+        let mut accounts = Vec::new();
+        for declared in file.accounts {
+            check_appid(&declared.appid)?;
+            let keys = declared.keys.into_iter().map(|k| {
+                if k.secret_id.is_empty() || k.secret_key.is_empty() {
+                    return Err(format!(
+                        "account {}: a key needs a secret_id and a secret_key",
+                        declared.appid
+                    ));
+                }
+                Ok(Key {
+                    secret_id: k.secret_id,
+                    secret_key: k.secret_key,
+                    ..Key::default()
+                })
+            });
+            accounts.push(Account {
+                appid: declared.appid.clone(),
+                name: declared.name,
+                keys: keys.collect::<Result<_, _>>()?,
+                ..Account::default()
+            });
+        }
         Ok(Config {
+            admin_api: args.admin_api || file.admin_api.unwrap_or(false),
+            accounts,
             listen: args
                 .listen
                 .or(file.listen)
@@ -144,6 +198,7 @@ mod tests {
             data_dir: None,
             region: None,
             domains: vec![],
+            admin_api: false,
         }
     }
 
@@ -172,6 +227,32 @@ mod tests {
         assert_eq!(c.domains, vec!["s3.test"]);
         assert_eq!(c.root.appid.as_deref(), Some("1"));
         assert_eq!(c.root.secret_id.as_deref(), Some("env-id"));
+        assert!(!c.admin_api);
+    }
+
+    #[test]
+    fn accounts_and_the_admin_api_come_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cosd.toml");
+        std::fs::write(
+            &path,
+            "admin_api = true\n[[accounts]]\nappid = \"1250000001\"\nname = \"bob\"\n\
+             [[accounts.keys]]\nsecret_id = \"AKIDbob\"\nsecret_key = \"s\"\n\
+             [[accounts]]\nappid = \"1250000002\"\n",
+        )
+        .unwrap();
+        let mut a = args();
+        a.config = Some(path.clone());
+        let c = Config::resolve(a, |_| None).unwrap();
+        assert!(c.admin_api);
+        assert_eq!(c.accounts.len(), 2);
+        assert_eq!(c.accounts[0].name, "bob");
+        assert_eq!(c.accounts[0].keys[0].secret_id, "AKIDbob");
+        assert!(c.accounts[1].keys.is_empty());
+        std::fs::write(&path, "[[accounts]]\nappid = \"bob\"\n").unwrap();
+        let mut a = args();
+        a.config = Some(path);
+        assert!(Config::resolve(a, |_| None).unwrap_err().contains("APPID"));
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! directory (mode 0600), as MinIO and Garage users expect.
 
 use crate::config::{RootAccount, DEFAULT_APPID};
-use cosd_api::auth::{Keyring, Secret};
 use rand::distributions::{Alphanumeric, DistString};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -18,13 +17,14 @@ pub struct Credentials {
     pub secret_key: String,
 }
 
-impl Keyring for Credentials {
-    fn lookup(&self, access_key: &str) -> Option<Secret> {
-        (access_key == self.secret_id).then(|| Secret {
+impl Credentials {
+    /// The root account's key, as the keyring holds it.
+    pub fn root_key(&self) -> cosd_api::accounts::RootKey {
+        cosd_api::accounts::RootKey {
+            appid: self.appid.clone(),
+            secret_id: self.secret_id.clone(),
             secret_key: self.secret_key.clone(),
-            account: self.appid.clone(),
-            scope: None,
-        })
+        }
     }
 }
 
@@ -120,11 +120,7 @@ mod tests {
         let (again, origin) = load_or_create(&RootAccount::default(), dir.path()).unwrap();
         assert!(matches!(origin, Origin::Stored));
         assert_eq!(again, first);
-        assert_eq!(
-            again.lookup(&first.secret_id).unwrap().account,
-            DEFAULT_APPID
-        );
-        assert!(again.lookup("other").is_none());
+        assert_eq!(again.root_key().appid, DEFAULT_APPID);
     }
 
     #[test]

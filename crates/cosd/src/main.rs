@@ -1,15 +1,18 @@
 //! `cosd`: a self-hosted object storage server speaking the Tencent COS XML API and S3.
 
-mod accounts_setting;
 mod config;
 mod credentials;
 mod explain;
+mod identity;
+mod storage;
 
 use clap::{Parser, Subcommand};
 use config::{Config, ServeArgs};
+use cosd_api::accounts::{token_key, update_accounts, AccountKeyring};
 use cosd_api::route::RouteConfig;
 use cosd_api::service::{serve, AppState};
 use cosd_store::Store;
+use identity::{AccountCommand, KeyCommand, TokenCommand};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -37,6 +40,15 @@ enum Command {
     /// Bucket CORS tools.
     #[command(subcommand)]
     Cors(CorsCommand),
+    /// Accounts (APPIDs) of this deployment.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Key pairs of the accounts.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Temporary credentials.
+    #[command(subcommand)]
+    Token(TokenCommand),
 }
 
 #[derive(Subcommand)]
@@ -59,6 +71,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => Config::resolve(args, |k| std::env::var(k).ok()).and_then(run),
         Command::Cors(CorsCommand::Explain(args)) => return explain::run(args),
+        Command::Account(cmd) => identity::account(cmd),
+        Command::Key(cmd) => identity::key(cmd),
+        Command::Token(cmd) => identity::token(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -78,12 +93,7 @@ fn run(config: Config) -> Result<(), String> {
 }
 
 async fn serve_until_signalled(config: Config) -> Result<(), String> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        format!(
-            "cannot create data directory {}: {e}",
-            config.data_dir.display()
-        )
-    })?;
+    let store = storage::open_store(&config)?;
     let (creds, origin) = credentials::load_or_create(&config.root, &config.data_dir)
         .map_err(|e| format!("root credentials: {e}"))?;
     if let credentials::Origin::Generated = origin {
@@ -95,12 +105,7 @@ async fn serve_until_signalled(config: Config) -> Result<(), String> {
             creds.appid
         );
     }
-    let store = Store::open_embedded(&config.data_dir).map_err(|e| {
-        format!(
-            "cannot open the store in {}: {e}",
-            config.data_dir.display()
-        )
-    })?;
+    let keyring = load_keyring(&config, &store, creds.root_key()).await?;
     // The embedded store is locked to this process, so no other writer can have uploads in
     // flight: every unreferenced blob is an orphan of an earlier crash.
     match store.sweep_orphans(Duration::ZERO).await {
@@ -117,20 +122,42 @@ async fn serve_until_signalled(config: Config) -> Result<(), String> {
     tracing::info!(listen = %bound, data_dir = %config.data_dir.display(), region = %config.region, appid = %creds.appid, "cosd serving");
     // On stdout so that scripts (and tests using `--listen 127.0.0.1:0`) learn the port.
     println!("cosd: listening on http://{bound}");
-    let keys = accounts_setting::Accounts::load(&store, creds).await?;
     let sweeper = tokio::spawn(sweep_periodically(store.clone()));
-    let state = Arc::new(AppState::new(
+    let refresher = keyring.spawn_refresher();
+    let mut state = AppState::new(
         store,
-        Arc::new(keys),
+        keyring.clone(),
         RouteConfig {
             domains: config.domains,
         },
         config.region,
-    ));
-    serve(listener, state, shutdown_signal()).await;
+    );
+    if config.admin_api {
+        state = state.with_admin(keyring);
+    }
+    serve(listener, Arc::new(state), shutdown_signal()).await;
     sweeper.abort();
+    refresher.abort();
     tracing::info!("cosd stopped");
     Ok(())
+}
+
+/// Merges the accounts the config file declares into the stored ones, makes sure the key that
+/// signs temporary credentials exists, and loads the keyring.
+async fn load_keyring(
+    config: &Config,
+    store: &Store,
+    root: cosd_api::accounts::RootKey,
+) -> Result<Arc<AccountKeyring>, String> {
+    if !config.accounts.is_empty() {
+        update_accounts(store, |doc| {
+            doc.merge_declared(&config.accounts);
+            Ok(())
+        })
+        .await?;
+    }
+    token_key(store).await?;
+    AccountKeyring::load(root, store.meta.clone()).await
 }
 
 async fn sweep_periodically(store: Store) {

@@ -209,9 +209,7 @@ fn verify(
     keys: &dyn Keyring,
     now: SystemTime,
 ) -> ApiResult<Authenticated> {
-    let secret = keys
-        .lookup(&auth.access_key)
-        .ok_or_else(|| ApiError::new(ErrorCode::InvalidAccessKeyId))?;
+    let secret = super::lookup(keys, head, &auth.access_key, now)?;
     check_time(head, auth, unix_secs(now))?;
 
     let path = decode(head.uri.path());

@@ -3,7 +3,8 @@
 //! Supported: COS signature v5 (`q-sign-algorithm=sha1…`) in the `Authorization` header, in the
 //! query string (presigned URL) and as the merged `sign=` parameter; AWS SigV4 in the header and
 //! as a presigned URL, with `UNSIGNED-PAYLOAD`, a hex payload hash, or streaming chunk
-//! signatures. A request with no signature at all is anonymous. POST Object forms carry their
+//! signatures; AWS signature V2 (`AWS <id>:<sig>` and `AWSAccessKeyId`/`Signature`/`Expires`).
+//! Temporary keys carry their security token ([`token`]) beside the signature. A request with no signature at all is anonymous. POST Object forms carry their
 //! signature in form fields instead of the head: [`post_policy`] verifies those, and the
 //! operation calls it once it has read the fields.
 //!
@@ -15,12 +16,14 @@ pub mod chunked;
 pub mod cos_v5;
 pub mod post_policy;
 pub(crate) mod primitives;
+pub mod sigv2;
 pub mod sigv4;
+pub mod token;
 
 /// The percent-encoding both signature schemes use, for clients that build URLs to sign.
 pub use primitives::{encode as percent_encode, encode_path as percent_encode_path};
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use cosd_store::ByteStream;
@@ -54,7 +57,41 @@ pub struct Scope {
 
 /// Looks up secret keys by access key id (COS `SecretId`).
 pub trait Keyring: Send + Sync {
-    fn lookup(&self, access_key: &str) -> Option<Secret>;
+    /// The secret a request signed by `access_key` must verify against. `token` is the
+    /// security token the request carried: a temporary key is known only with its token.
+    /// Fails with `InvalidAccessKeyId` for an unknown key (or a token that does not verify)
+    /// and `ExpiredToken` for an expired token.
+    fn lookup(&self, access_key: &str, token: Option<&str>, now: SystemTime) -> ApiResult<Secret>;
+}
+
+/// Query parameters and headers that carry a temporary key's security token.
+const TOKEN_HEADERS: [&str; 2] = ["x-cos-security-token", "x-amz-security-token"];
+
+/// The security token a request carries: `x-cos-security-token` or `x-amz-security-token`, as
+/// a header or a query parameter (presigned URLs; names compared case-insensitively, as SigV4
+/// spells it `X-Amz-Security-Token`).
+pub fn security_token<'a>(head: &RequestHead<'a>) -> Option<std::borrow::Cow<'a, str>> {
+    for name in TOKEN_HEADERS {
+        if let Some(value) = primitives::header_str(head.headers, name) {
+            return Some(value.into());
+        }
+    }
+    primitives::raw_query_pairs(head.uri.query().unwrap_or(""))
+        .find(|(key, _)| {
+            let key = primitives::decode_str(key);
+            TOKEN_HEADERS.iter().any(|n| key.eq_ignore_ascii_case(n))
+        })
+        .map(|(_, value)| primitives::decode_str(value))
+}
+
+/// Looks up the key that signed `head`, with the request's security token.
+pub(crate) fn lookup(
+    keys: &dyn Keyring,
+    head: &RequestHead<'_>,
+    access_key: &str,
+    now: SystemTime,
+) -> ApiResult<Secret> {
+    keys.lookup(access_key, security_token(head).as_deref(), now)
 }
 
 /// Who sent a request.
@@ -136,10 +173,11 @@ pub fn authenticate(
     match auth_header {
         Some(Ok(v)) if v.starts_with("q-sign-algorithm=") => cos_v5::verify_header(head, v, keys, now),
         Some(Ok(v)) if v.starts_with(sigv4::ALGORITHM) => sigv4::verify_header(head, v, keys, now),
+        Some(Ok(v)) if v.starts_with(sigv2::SCHEME) => sigv2::verify_header(head, v, keys, now),
         Some(Ok(v)) if v.trim().is_empty() => authenticate_query(head, keys, now),
         Some(_) => Err(ApiError::with_message(
             ErrorCode::AuthorizationHeaderMalformed,
-            "The Authorization header is not a supported signature (COS q-sign or AWS4-HMAC-SHA256).",
+            "The Authorization header is not a supported signature (COS q-sign, AWS4-HMAC-SHA256 or AWS).",
         )),
         None => authenticate_query(head, keys, now),
     }
@@ -155,6 +193,8 @@ fn authenticate_query(
         cos_v5::verify_query(head, keys, now)
     } else if sigv4::has_query_signature(query) {
         sigv4::verify_query(head, keys, now)
+    } else if sigv2::has_query_signature(query) {
+        sigv2::verify_query(head, keys, now)
     } else {
         Ok(Authenticated::anonymous())
     }
@@ -167,5 +207,34 @@ pub fn verify_body(body: ByteStream, check: BodyCheck) -> ByteStream {
         BodyCheck::None => body,
         BodyCheck::Sha256(expected) => sigv4::verify_payload_sha256(body, expected),
         BodyCheck::Chunked(chunked) => chunked.decode(body),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::security_token;
+    use super::test_support::Head;
+
+    #[test]
+    fn the_security_token_comes_from_a_header_or_the_query() {
+        let token = |uri: &str, headers: &[(&str, &str)]| {
+            let head = Head::new("GET", uri, headers);
+            security_token(&head.head()).map(|t| t.into_owned())
+        };
+        assert_eq!(
+            token("/", &[("x-cos-security-token", "a")]).as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            token("/", &[("x-amz-security-token", "b")]).as_deref(),
+            Some("b")
+        );
+        assert_eq!(
+            token("/?x-cos-security-token=c%2Bd", &[]).as_deref(),
+            Some("c+d")
+        );
+        assert_eq!(token("/?X-Amz-Security-Token=e", &[]).as_deref(), Some("e"));
+        assert_eq!(token("/?x-amz-security-token=f", &[]).as_deref(), Some("f"));
+        assert_eq!(token("/?security-token=g", &[("x-other", "h")]), None);
     }
 }

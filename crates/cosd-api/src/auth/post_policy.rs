@@ -119,8 +119,8 @@ pub fn authenticate(
     };
     let text = decode_policy(encoded)?;
     let principal = match scheme {
-        Scheme::Cos => verify_cos(fields, &text, keys, unix_secs(now))?,
-        Scheme::SigV4 => verify_sigv4(fields, encoded, keys)?,
+        Scheme::Cos => verify_cos(fields, &text, keys, now)?,
+        Scheme::SigV4 => verify_sigv4(fields, encoded, keys, now)?,
         Scheme::Anonymous => Principal::Anonymous,
     };
     let mut policy = Policy::parse(&text)?;
@@ -151,6 +151,13 @@ fn decode_policy(encoded: &str) -> ApiResult<Vec<u8>> {
 }
 
 /// A signature field, which must be present once any field of its scheme is.
+/// A temporary key's security token, sent as a form field (either dialect's name).
+fn form_token(fields: &FormFields) -> Option<&str> {
+    fields
+        .get("x-cos-security-token")
+        .or_else(|| fields.get("x-amz-security-token"))
+}
+
 fn required<'f>(fields: &'f FormFields, name: &str) -> ApiResult<&'f str> {
     fields.get(name).ok_or_else(|| {
         ApiError::with_message(
@@ -164,7 +171,7 @@ fn verify_cos(
     fields: &FormFields,
     policy_text: &[u8],
     keys: &dyn Keyring,
-    now: u64,
+    now: SystemTime,
 ) -> ApiResult<Principal> {
     if required(fields, "q-sign-algorithm")? != "sha1" {
         return Err(ApiError::with_message(
@@ -175,14 +182,14 @@ fn verify_cos(
     let access_key = required(fields, "q-ak")?;
     let key_time = required(fields, "q-key-time")?;
     let signature = required(fields, "q-signature")?;
-    let secret = sigv4::lookup(keys, access_key)?;
+    let secret = keys.lookup(access_key, form_token(fields), now)?;
     let (start, end) = cos_v5::parse_time_range(key_time).ok_or_else(|| {
         ApiError::with_message(
             ErrorCode::InvalidArgument,
             "q-key-time is not <start>;<end> in Unix seconds.",
         )
     })?;
-    cos_v5::check_window(start, end, now, "q-key-time")?;
+    cos_v5::check_window(start, end, unix_secs(now), "q-key-time")?;
     if !mac_matches_hex(
         cos_mac(&secret.secret_key, key_time, policy_text),
         signature,
@@ -200,6 +207,7 @@ fn verify_sigv4(
     fields: &FormFields,
     encoded_policy: &str,
     keys: &dyn Keyring,
+    now: SystemTime,
 ) -> ApiResult<Principal> {
     let malformed = |what: &str| {
         ApiError::with_message(
@@ -222,7 +230,7 @@ fn verify_sigv4(
         ));
     }
     let signature = required(fields, "x-amz-signature")?;
-    let secret = sigv4::lookup(keys, credential.access_key)?;
+    let secret = keys.lookup(credential.access_key, form_token(fields), now)?;
     if !mac_matches_hex(
         sigv4_mac(
             &secret.secret_key,

@@ -13,7 +13,7 @@ use super::primitives::{
     HmacSha256, MAX_AUTHORIZATION_LEN, MAX_SIGNED_NAMES,
 };
 use super::{
-    Authenticated, BodyCheck, Keyring, Principal, RequestHead, RequestToSign, Secret,
+    lookup, Authenticated, BodyCheck, Keyring, Principal, RequestHead, RequestToSign, Secret,
     MAX_CLOCK_SKEW_SECS,
 };
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -39,6 +39,8 @@ pub const STREAMING_UNSIGNED_PAYLOAD_TRAILER: &str = "STREAMING-UNSIGNED-PAYLOAD
 pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 const SERVICE: &str = "s3";
+/// A temporary key's token header, which must be signed when sent (AWS SDKs always sign it).
+const SECURITY_TOKEN: &str = "x-amz-security-token";
 const TERMINATOR: &str = "aws4_request";
 /// The longest `X-Amz-Expires` AWS allows: seven days.
 const MAX_EXPIRES_SECS: u64 = 7 * 24 * 60 * 60;
@@ -192,11 +194,6 @@ fn query_malformed(what: &str) -> ApiError {
     )
 }
 
-pub(super) fn lookup(keys: &dyn Keyring, access_key: &str) -> ApiResult<Secret> {
-    keys.lookup(access_key)
-        .ok_or_else(|| ApiError::new(ErrorCode::InvalidAccessKeyId))
-}
-
 /// Verifies a SigV4 `Authorization` header and says how the body must then be checked.
 pub fn verify_header(
     head: &RequestHead<'_>,
@@ -210,7 +207,12 @@ pub fn verify_header(
     let fields = parse_header_fields(authorization).map_err(header_malformed)?;
     let credential = parse_credential(fields.credential).map_err(header_malformed)?;
     let signed = parse_signed_headers(fields.signed_headers).map_err(header_malformed)?;
-    let secret = lookup(keys, credential.access_key)?;
+    if head.headers.contains_key(SECURITY_TOKEN) && !signed.contains(&SECURITY_TOKEN) {
+        return Err(header_malformed(
+            "x-amz-security-token must be a signed header",
+        ));
+    }
+    let secret = lookup(keys, head, credential.access_key, now)?;
 
     let (timestamp, secs) = request_time(head.headers)?;
     if timestamp.get(..8) != Some(credential.date) {
@@ -383,7 +385,7 @@ pub fn verify_query(
     }
     let credential = parse_credential(&credential).map_err(query_malformed)?;
     let signed = parse_signed_headers(&signed_headers).map_err(query_malformed)?;
-    let secret = lookup(keys, credential.access_key)?;
+    let secret = lookup(keys, head, credential.access_key, now)?;
     let secs = parse_amz_date(&date)
         .ok_or_else(|| query_malformed("X-Amz-Date is not yyyymmddThhmmssZ"))?;
     if date.get(..8) != Some(credential.date) {
@@ -965,6 +967,38 @@ mod tests {
             params: &[("tagging", ""), ("x", "1/2")],
             headers: &LOCAL,
         }
+    }
+
+    #[test]
+    fn a_security_token_header_must_be_signed() {
+        let req = local_request();
+        let uri = "/bucket/dir/a%20b%281%29?tagging&x=1%2F2";
+        let unsigned_token = [LOCAL[0], LOCAL[1], ("x-amz-security-token", "tok")];
+        assert_eq!(
+            code(round_trip(
+                &CREDS,
+                &req,
+                uri,
+                &unsigned_token,
+                UNSIGNED_PAYLOAD,
+                NOW
+            )),
+            ErrorCode::AuthorizationHeaderMalformed
+        );
+        let signed_headers = [LOCAL[0], LOCAL[1], ("x-amz-security-token", "tok")];
+        let with_token = RequestToSign {
+            headers: &signed_headers,
+            ..req
+        };
+        round_trip(
+            &CREDS,
+            &with_token,
+            uri,
+            &signed_headers,
+            UNSIGNED_PAYLOAD,
+            NOW,
+        )
+        .expect("a signed token header verifies");
     }
 
     #[test]

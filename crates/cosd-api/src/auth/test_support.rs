@@ -2,7 +2,7 @@
 //! streams.
 
 use super::{authenticate, Authenticated, Keyring, RequestHead, Secret};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use bytes::Bytes;
 use cosd_store::ByteStream;
 use futures_util::{stream, StreamExt};
@@ -15,12 +15,19 @@ pub(crate) struct OneKey {
 }
 
 impl Keyring for OneKey {
-    fn lookup(&self, access_key: &str) -> Option<Secret> {
-        (access_key == self.access_key).then(|| Secret {
-            secret_key: self.secret_key.to_owned(),
-            account: "1250000000".to_owned(),
-            scope: None,
-        })
+    fn lookup(
+        &self,
+        access_key: &str,
+        _token: Option<&str>,
+        _now: SystemTime,
+    ) -> ApiResult<Secret> {
+        (access_key == self.access_key)
+            .then(|| Secret {
+                secret_key: self.secret_key.to_owned(),
+                account: "1250000000".to_owned(),
+                scope: None,
+            })
+            .ok_or_else(|| ErrorCode::InvalidAccessKeyId.into())
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod redb_store;
 mod settings_files;
+pub use settings_files::FileSettings;
 
 pub use redb_store::RedbMeta;
 

@@ -13,9 +13,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-/// The settings directory of one data directory.
+/// The settings directory of one data directory. Admin commands use it on its own while a
+/// server holds the database.
 #[derive(Debug, Clone)]
-pub(super) struct FileSettings {
+pub struct FileSettings {
     dir: PathBuf,
 }
 
@@ -23,6 +24,11 @@ pub(super) struct FileSettings {
 const VERSION_PREFIX: &str = "v";
 
 impl FileSettings {
+    /// The settings of the embedded store in `data_dir` (beside `meta.redb`).
+    pub fn in_data_dir(data_dir: &Path) -> Result<Self> {
+        Self::open(&data_dir.join("settings"))
+    }
+
     pub(super) fn open(dir: &Path) -> Result<Self> {
         fs::create_dir_all(dir)?;
         Ok(Self {
@@ -42,11 +48,12 @@ impl FileSettings {
         Ok(self.dir.join(format!("{name}.setting")))
     }
 
-    pub(super) fn get(&self, name: &str) -> Result<Option<Setting>> {
+    pub fn get(&self, name: &str) -> Result<Option<Setting>> {
         read(&self.path(name)?)
     }
 
-    pub(super) fn put(&self, name: &str, value: &[u8], expected: u64) -> Result<bool> {
+    /// Compare-and-set, as [`super::MetaStore::put_setting`].
+    pub fn put(&self, name: &str, value: &[u8], expected: u64) -> Result<bool> {
         let path = self.path(name)?;
         let lock = OpenOptions::new()
             .create(true)
@@ -59,7 +66,12 @@ impl FileSettings {
             return Ok(false);
         }
         let tmp = self.dir.join(format!(".{name}.tmp"));
-        let mut file = File::create(&tmp)?;
+        // Settings hold secret keys (the accounts' keys, the token signing key): owner only.
+        let mut opts = OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut file = opts.open(&tmp)?;
         writeln!(file, "{VERSION_PREFIX}{}", expected + 1)?;
         file.write_all(value)?;
         file.sync_all()?;
@@ -86,4 +98,25 @@ fn read(path: &Path) -> Result<Option<Setting>> {
         value: bytes[newline + 1..].to_vec(),
         version,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_files_are_private_and_versioned() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = FileSettings::in_data_dir(dir.path()).unwrap();
+        assert!(settings.put("accounts", b"{}", 0).unwrap());
+        assert!(!settings.put("accounts", b"{}", 0).unwrap());
+        assert_eq!(settings.get("accounts").unwrap().unwrap().version, 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let path = dir.path().join("settings").join("accounts.setting");
+            let mode = fs::metadata(path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
 }

@@ -339,3 +339,86 @@ impl TestKey {
         }
     }
 }
+
+/// Runs `cosd <args> --data-dir <data_dir>` (an admin command) to its end: its stdout, or its
+/// stderr when it fails.
+pub fn cosd_cli(data_dir: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_cosd"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .env_remove("COSD_CONFIG")
+        .output()
+        .expect("run cosd");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    if out.status.success() {
+        Ok(text(&out.stdout))
+    } else {
+        Err(text(&out.stderr))
+    }
+}
+
+/// Creates account `appid` with one key pair through `cosd account add` and `cosd key add`
+/// (which work while a server runs on `data_dir`; it picks the key up within about a second,
+/// see [`wait_for_key`]).
+pub fn add_account_with_key(data_dir: &Path, appid: &str) -> TestKey {
+    cosd_cli(data_dir, &["account", "add", appid]).expect("account add");
+    add_key(data_dir, appid)
+}
+
+/// Adds a key pair to an existing account with `cosd key add`.
+pub fn add_key(data_dir: &Path, appid: &str) -> TestKey {
+    let out = cosd_cli(data_dir, &["key", "add", "--account", appid]).expect("key add");
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| panic!("no {name} in {out}"))
+    };
+    TestKey {
+        appid: appid.into(),
+        secret_id: field("SecretId:"),
+        secret_key: field("SecretKey:"),
+        token: None,
+    }
+}
+
+/// Issues a temporary key for `appid` with `cosd token issue`; `flags` are more of its flags
+/// (`--duration 1h`, `--bucket B`, `--prefix P`, `--action cos:GetObject`, …).
+pub fn issue_temp_key(data_dir: &Path, appid: &str, flags: &[&str]) -> TestKey {
+    let mut args = vec!["token", "issue", "--account", appid];
+    args.extend_from_slice(flags);
+    let out = cosd_cli(data_dir, &args).expect("token issue");
+    temp_key_from_json(appid, &out)
+}
+
+/// A temporary key from the JSON `cosd token issue` and the admin API answer with.
+pub fn temp_key_from_json(appid: &str, json: &str) -> TestKey {
+    let v: serde_json::Value = serde_json::from_str(json).expect("credentials JSON");
+    let c = &v["Credentials"];
+    let s = |name: &str| c[name].as_str().expect("credential field").to_string();
+    TestKey {
+        appid: appid.into(),
+        secret_id: s("TmpSecretId"),
+        secret_key: s("TmpSecretKey"),
+        token: Some(s("Token")),
+    }
+}
+
+/// Waits (at most 10 s, polling) until `key` is accepted (`works`) or refused (`!works`) by the
+/// server, judged by a signed GET Service.
+pub async fn wait_for_key(server: &Server, key: &TestKey, works: bool) -> Response {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let resp = send(
+            server.addr,
+            cos_signed_as(server, key, "GET", "/", &[], &[]),
+        )
+        .await;
+        if (resp.status == 200) == works || std::time::Instant::now() > deadline {
+            return resp;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
