@@ -46,12 +46,14 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store, keys: Arc<dyn Keyring>, routes: RouteConfig, region: String) -> Self {
+        // Follows the store's change feed, so changes through other nodes reach the cache.
+        let configs = ConfigCache::new(store.meta.changes());
         AppState {
             store,
             keys,
             routes,
             region,
-            configs: ConfigCache::new(),
+            configs,
             request_ids: RequestIds::new(),
         }
     }
