@@ -1,0 +1,37 @@
+//! Opening the store a configuration names: the one place the binary turns `--data-dir` and
+//! `--meta` into a [`Store`], so every command that needs the store opens the same one.
+
+use crate::config::{redact, Config, MetaConfig};
+use cosd_store::{FsBlobs, MetaStore, PgMeta, RedbMeta, Store};
+use std::sync::Arc;
+
+/// Opens the metadata store and the blob store of `config`, creating the data directory.
+pub async fn open_store(config: &Config) -> Result<Store, String> {
+    let dir = &config.data_dir;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
+    let meta: Arc<dyn MetaStore> = match &config.meta {
+        MetaConfig::Embedded => {
+            let path = dir.join("meta.redb");
+            Arc::new(
+                RedbMeta::open(&path)
+                    .map_err(|e| format!("cannot open the store {}: {e}", path.display()))?,
+            )
+        }
+        MetaConfig::Postgres(url) => Arc::new(
+            PgMeta::connect(url)
+                .await
+                .map_err(|e| format!("cannot open the metadata database {}: {e}", redact(url)))?,
+        ),
+    };
+    let blob_dir = dir.join("blobs");
+    let blobs = FsBlobs::open(&blob_dir)
+        .map_err(|e| format!("cannot open the blob store {}: {e}", blob_dir.display()))?;
+    Ok(Store::new(meta, Arc::new(blobs)))
+}
+
+/// Whether other processes may write to the store at the same time (other cosd nodes sharing
+/// the database): then no blob is an orphan just because it is unreferenced right now.
+pub fn shared(config: &Config) -> bool {
+    config.meta != MetaConfig::Embedded
+}
