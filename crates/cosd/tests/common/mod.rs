@@ -106,7 +106,12 @@ fn meta_args(data_dir: &Path) -> Vec<String> {
     let name = format!("cosd_bb_{}_{:016x}", std::process::id(), hash.finish());
     let out = Command::new("psql")
         .arg(&cluster)
-        .args(["-v", "ON_ERROR_STOP=1", "-qc", &format!("CREATE DATABASE {name}")])
+        .args([
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qc",
+            &format!("CREATE DATABASE {name}"),
+        ])
         .output()
         .expect("run psql");
     let stderr = String::from_utf8_lossy(&out.stderr);
