@@ -59,6 +59,27 @@ def cosd_binary() -> Path:
     return Path(os.environ.get("COSD_BIN") or REPO_ROOT / "target" / "release" / "cosd")
 
 
+def meta_args(data_dir: Path) -> list[str]:
+    """With ``COSD_TEST_META=postgres``, the ``--meta`` of a server on ``data_dir``: a database of
+    its own on the cluster ``COSD_TEST_POSTGRES_URL`` (``scripts/postgres start``), the same one
+    again when a test restarts a server on the same directory."""
+    kind = os.environ.get("COSD_TEST_META", "embedded")
+    if kind == "embedded":
+        return []
+    if kind != "postgres":
+        raise ServerStartError(f"COSD_TEST_META={kind}: use embedded or postgres")
+    cluster = os.environ.get("COSD_TEST_POSTGRES_URL")
+    if not cluster:
+        raise ServerStartError("COSD_TEST_META=postgres needs COSD_TEST_POSTGRES_URL (scripts/postgres start)")
+    name = "cosd_compat_" + hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
+    out = subprocess.run(["psql", cluster, "-v", "ON_ERROR_STOP=1", "-qc", f"CREATE DATABASE {name}"],
+                         capture_output=True, text=True, timeout=60)
+    if out.returncode != 0 and "already exists" not in out.stderr:
+        raise ServerStartError(f"CREATE DATABASE {name}: {out.stderr}")
+    base, _, query = cluster.partition("?")
+    return ["--meta", f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")]
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -124,7 +145,7 @@ class CosdServer:
     def _spawn_and_wait(self, timeout: float) -> None:
         self.starts += 1
         cmd = [str(self.binary), "serve", "--listen", f"127.0.0.1:{self.port}",
-               "--data-dir", str(self.data_dir), "--region", REGION]
+               "--data-dir", str(self.data_dir), "--region", REGION, *meta_args(self.data_dir)]
         with open(self.log_path, "ab") as log:
             log.write(f"\n===== start #{self.starts}: {' '.join(cmd)}\n".encode())
             log.flush()

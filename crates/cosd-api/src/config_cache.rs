@@ -2,18 +2,22 @@
 //! and the bucket policy — kept in memory, parsed, so that a preflight or an authorization
 //! decision does no storage I/O for them in the common case.
 //!
-//! A change made through this node invalidates the bucket's entry at once. Invalidation bumps a
-//! generation counter, and a load that started before the bump does not store its (possibly
-//! stale) result, so a slow load can never resurrect an old configuration.
+//! A change made through this node invalidates the bucket's entry at once. Changes made through
+//! other nodes sharing the store arrive on the store's change feed
+//! ([`cosd_store::MetaStore::changes`]); they are applied before every lookup, so an entry
+//! outlives its configuration only as long as the feed takes to deliver (well under a second).
+//! Invalidation bumps a generation counter, and a load that started before the bump does not
+//! store its (possibly stale) result, so a slow load can never resurrect an old configuration.
 
 use crate::acl::Acl;
 use crate::cors::CorsConfiguration;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::policy::Policy;
-use cosd_store::Store;
+use cosd_store::{Change, Store};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::broadcast::{self, error::TryRecvError};
 
 /// Storage name of the CORS configuration document.
 pub const CORS: &str = "cors";
@@ -40,15 +44,22 @@ pub struct BucketConfig {
 pub struct ConfigCache {
     entries: Mutex<HashMap<String, Arc<BucketConfig>>>,
     generation: AtomicU64,
+    /// Changes other nodes made; `None` when only this process changes the store.
+    changes: Option<Mutex<broadcast::Receiver<Change>>>,
 }
 
 impl ConfigCache {
-    pub fn new() -> Self {
-        Self::default()
+    /// A cache following `changes`, the store's change feed (if it has one).
+    pub fn new(changes: Option<broadcast::Receiver<Change>>) -> Self {
+        ConfigCache {
+            changes: changes.map(Mutex::new),
+            ..Self::default()
+        }
     }
 
     /// The configuration of `bucket`, from memory or, on a miss, from the store.
     pub async fn get(&self, store: &Store, bucket: &str) -> ApiResult<Arc<BucketConfig>> {
+        self.apply_changes();
         if let Some(hit) = self.lock().get(bucket) {
             return Ok(hit.clone());
         }
@@ -71,13 +82,40 @@ impl ConfigCache {
         entries.remove(bucket);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<BucketConfig>>> {
-        // A panic while holding the lock cannot leave the map inconsistent (every critical
-        // section is a single map operation), so a poisoned lock is still usable.
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Forgets every entry.
+    fn invalidate_all(&self) {
+        let mut entries = self.lock();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
     }
+
+    /// Drops the entries the change feed says changed. Bounded: the feed buffers a fixed
+    /// number of changes, and a receiver that fell further behind sees `Lagged` once.
+    fn apply_changes(&self) {
+        let Some(changes) = &self.changes else {
+            return;
+        };
+        let mut changes = unpoisoned(changes.lock());
+        loop {
+            match changes.try_recv() {
+                Ok(Change::Bucket(bucket)) => self.invalidate(&bucket),
+                Ok(Change::Setting(_)) => {}
+                Ok(Change::Everything) | Err(TryRecvError::Lagged(_)) => self.invalidate_all(),
+                Err(TryRecvError::Empty | TryRecvError::Closed) => return,
+            }
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<BucketConfig>>> {
+        unpoisoned(self.entries.lock())
+    }
+}
+
+/// A panic while holding one of the cache's locks cannot leave what it guards inconsistent
+/// (every critical section is a single map or channel operation), so a poisoned lock is
+/// still usable.
+fn unpoisoned<T>(locked: std::sync::LockResult<MutexGuard<'_, T>>) -> MutexGuard<'_, T> {
+    locked.unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn load(store: &Store, bucket: &str) -> ApiResult<BucketConfig> {
@@ -111,5 +149,55 @@ async fn load_kind<T>(
         }),
         Ok(None) | Err(cosd_store::StoreError::NoSuchBucket) => Ok(None),
         Err(e) => Err(crate::ops::store_error(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: &[u8] = b"<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>\
+        <AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>";
+
+    #[tokio::test]
+    async fn changes_from_the_feed_drop_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_embedded(dir.path()).unwrap();
+        let bucket = "feed-1250000000";
+        store
+            .meta
+            .create_bucket(cosd_store::BucketRecord {
+                name: bucket.into(),
+                owner: "1250000000".into(),
+                region: "ap-guangzhou".into(),
+                created_ms: 1,
+            })
+            .await
+            .unwrap();
+        let (feed, rx) = broadcast::channel(2);
+        let cache = ConfigCache::new(Some(rx));
+        assert!(cache.get(&store, bucket).await.unwrap().cors.is_none());
+        // Another node changes the rules: this cache knows only through the feed.
+        let meta = &store.meta;
+        meta.put_bucket_config(bucket, CORS, Some(RULES.to_vec()))
+            .await
+            .unwrap();
+        assert!(cache.get(&store, bucket).await.unwrap().cors.is_none());
+        feed.send(Change::Setting("accounts".into())).unwrap();
+        assert!(cache.get(&store, bucket).await.unwrap().cors.is_none());
+        feed.send(Change::Bucket(bucket.into())).unwrap();
+        assert!(cache.get(&store, bucket).await.unwrap().cors.is_some());
+
+        // A feed that overflowed forgets everything.
+        meta.put_bucket_config(bucket, CORS, None).await.unwrap();
+        for other in ["a", "b", "c"] {
+            feed.send(Change::Bucket(other.into())).unwrap();
+        }
+        assert!(cache.get(&store, bucket).await.unwrap().cors.is_none());
+        meta.put_bucket_config(bucket, CORS, Some(RULES.to_vec()))
+            .await
+            .unwrap();
+        feed.send(Change::Everything).unwrap();
+        assert!(cache.get(&store, bucket).await.unwrap().cors.is_some());
     }
 }

@@ -49,13 +49,15 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store, keys: Arc<dyn Keyring>, routes: RouteConfig, region: String) -> Self {
+        // Follows the store's change feed, so changes through other nodes reach the cache.
+        let configs = ConfigCache::new(store.meta.changes());
         AppState {
             store,
             keys,
             routes,
             region,
             admin: None,
-            configs: ConfigCache::new(),
+            configs,
             request_ids: RequestIds::new(),
         }
     }

@@ -27,8 +27,9 @@ pub use blob::{BlobStore, ByteStream, FsBlobs};
 pub use hash::{crc64, crc64_combine, BlobDigest, Crc64Concat, DigestHandle, HashingStream};
 pub use list::{list, list_uploads, ListPage, ListQuery, UploadPage, UploadQuery};
 pub use meta::{
-    AclGrant, BucketRecord, Completed, ContentHeaders, FileSettings, MetaStore, ObjectAttrs,
-    ObjectRecord, PartRecord, RedbMeta, ScanFrom, Segment, Setting, UploadRecord, UploadsFrom,
+    AclGrant, BucketRecord, Change, Completed, ContentHeaders, FileSettings, MetaStore,
+    ObjectAttrs, ObjectRecord, PartRecord, PgMeta, RedbMeta, ScanFrom, Segment, Setting,
+    UploadRecord, UploadsFrom,
 };
 pub use store::{PutResult, Store};
 

@@ -3,7 +3,7 @@
 use crate::blob::{BlobStore, ByteStream, FsBlobs};
 use crate::hash::{crc64_combine, BlobDigest, Crc64Concat, HashingStream};
 use crate::meta::{
-    MetaStore, ObjectAttrs, ObjectRecord, PartRecord, RedbMeta, Segment, UploadRecord,
+    MetaStore, ObjectAttrs, ObjectRecord, PartRecord, RedbMeta, Segment, UploadRecord, UploadsFrom,
 };
 use crate::{Result, StoreError};
 use futures_util::{stream, StreamExt, TryStreamExt};
@@ -406,6 +406,46 @@ impl Store {
         Ok(removed)
     }
 
+    /// Aborts every multipart upload initiated more than `older_than` ago and deletes its
+    /// parts' blobs; returns how many it aborted. Several nodes may run it at once: an upload
+    /// that another node aborted or completed meanwhile is skipped.
+    pub async fn abort_stale_uploads(&self, older_than: Duration) -> Result<usize> {
+        const PAGE: usize = 1000;
+        let age = i64::try_from(older_than.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = now_ms().saturating_sub(age);
+        let mut aborted = 0;
+        for bucket in self.meta.list_buckets().await? {
+            let mut from: Option<(String, String)> = None;
+            loop {
+                let start = match &from {
+                    Some((key, upload_id)) => UploadsFrom::After { key, upload_id },
+                    None => UploadsFrom::Start,
+                };
+                let page = self
+                    .meta
+                    .scan_uploads(&bucket.name, "", start, PAGE)
+                    .await?;
+                for up in page.iter().filter(|u| u.initiated_ms < cutoff) {
+                    match self
+                        .abort_upload(&bucket.name, &up.key, &up.upload_id)
+                        .await
+                    {
+                        Ok(()) => aborted += 1,
+                        Err(StoreError::NoSuchUpload) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                match page.last() {
+                    Some(last) if page.len() == PAGE => {
+                        from = Some((last.key.clone(), last.upload_id.clone()));
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(aborted)
+    }
+
     /// Deletes a blob no entry references. A failure is only logged: the sweep retries it.
     async fn discard(&self, blob: &str) {
         if let Err(e) = self.blobs.delete(blob).await {
@@ -508,7 +548,7 @@ fn into_io(e: StoreError) -> io::Error {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

@@ -962,3 +962,69 @@ fn md5(data: &[u8]) -> [u8; 16] {
 fn blob_set(rec: &ObjectRecord) -> BTreeSet<String> {
     rec.blob_ids().map(str::to_owned).collect()
 }
+
+/// A database of its own on the test PostgreSQL cluster, so tests run in parallel and leave
+/// nothing behind. The cluster is named by `COSD_TEST_POSTGRES_URL` (`scripts/test` starts one
+/// with `scripts/postgres`).
+pub struct TestDatabase {
+    /// The URL of the new database.
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    /// Creates a fresh database. Without `COSD_TEST_POSTGRES_URL` it prints a notice and
+    /// returns `None` (the test is skipped), except under `CI=true`, where a skipped backend
+    /// would be a silent pass, so it panics.
+    pub async fn create() -> Option<TestDatabase> {
+        let Ok(admin_url) = std::env::var("COSD_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "COSD_TEST_POSTGRES_URL is not set: CI must test the PostgreSQL backend (scripts/test starts one)"
+            );
+            eprintln!(
+                "skipped: COSD_TEST_POSTGRES_URL is not set (scripts/postgres start prints one)"
+            );
+            return None;
+        };
+        let name = format!("cosd_test_{}", uuid::Uuid::new_v4().simple());
+        admin(&admin_url, &format!("CREATE DATABASE {name}")).await;
+        Some(TestDatabase {
+            url: with_database(&admin_url, &name),
+            admin_url,
+            name,
+        })
+    }
+
+    /// Drops the database (closing any connection still open to it).
+    pub async fn drop_database(self) {
+        admin(
+            &self.admin_url,
+            &format!("DROP DATABASE {} WITH (FORCE)", self.name),
+        )
+        .await;
+    }
+}
+
+async fn admin(url: &str, statement: &str) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to COSD_TEST_POSTGRES_URL");
+    let driver = tokio::spawn(connection);
+    client
+        .batch_execute(statement)
+        .await
+        .unwrap_or_else(|e| panic!("{statement}: {e:?}"));
+    drop(client);
+    let _ = driver.await;
+}
+
+/// `url` naming database `name` instead of its own.
+pub fn with_database(url: &str, name: &str) -> String {
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    let (head, rest) = url.split_at(scheme_end);
+    let path = rest.find('/').unwrap_or(rest.len());
+    let query = rest[path..].find('?').map_or("", |q| &rest[path + q..]);
+    format!("{head}{}/{name}{query}", &rest[..path])
+}

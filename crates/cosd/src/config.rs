@@ -19,8 +19,9 @@ pub const DEFAULT_DOMAINS: &[&str] = &["cos.localhost", "localhost"];
 /// `cosd serve` flags.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// TOML file with any of: listen, data_dir, region, domains, appid, secret_id, secret_key,
-    /// admin_api, and [[accounts]] tables (appid, name, [[accounts.keys]] secret_id/secret_key).
+    /// TOML file with any of: listen, data_dir, meta, region, domains, appid, secret_id,
+    /// secret_key, admin_api, and [[accounts]] tables (appid, name, [[accounts.keys]]
+    /// secret_id/secret_key).
     #[arg(long, env = "COSD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:9000].
@@ -29,6 +30,10 @@ pub struct ServeArgs {
     /// Where the embedded store keeps metadata and blobs [default: ./cosd-data].
     #[arg(long, env = "COSD_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Where metadata lives: `embedded` (in the data directory) or a PostgreSQL URL
+    /// `postgres://user:password@host:port/database`, shared by every node [default: embedded].
+    #[arg(long, env = "COSD_META")]
+    pub meta: Option<String>,
     /// The region this server answers for [default: ap-guangzhou].
     #[arg(long, env = "COSD_REGION")]
     pub region: Option<String>,
@@ -55,6 +60,7 @@ pub struct RootAccount {
 struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
+    meta: Option<String>,
     region: Option<String>,
     domains: Option<Vec<String>>,
     appid: Option<String>,
@@ -83,11 +89,66 @@ struct DeclaredKey {
     secret_key: String,
 }
 
+/// Where the metadata lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum MetaConfig {
+    /// The embedded store, `<data-dir>/meta.redb`, locked to one process.
+    Embedded,
+    /// A PostgreSQL-protocol database at this URL, shared by any number of nodes.
+    Postgres(String),
+}
+
+impl MetaConfig {
+    fn parse(value: &str) -> Result<MetaConfig, String> {
+        if value == "embedded" {
+            Ok(MetaConfig::Embedded)
+        } else if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            Ok(MetaConfig::Postgres(value.to_string()))
+        } else {
+            Err(format!(
+                "invalid meta {:?}: use `embedded` or a postgres:// URL",
+                redact(value)
+            ))
+        }
+    }
+}
+
+/// Never prints the URL's password.
+impl std::fmt::Debug for MetaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MetaConfig::Embedded => f.write_str("embedded"),
+            MetaConfig::Postgres(url) => write!(f, "{}", redact(url)),
+        }
+    }
+}
+
+/// `url` with any password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let authority_end = url[scheme_end..]
+        .find(['/', '?'])
+        .map_or(url.len(), |i| scheme_end + i);
+    let authority = &url[scheme_end..authority_end];
+    match (authority.rfind('@'), authority.find(':')) {
+        (Some(at), Some(colon)) if colon < at => format!(
+            "{}{}:***{}",
+            &url[..scheme_end],
+            &authority[..colon],
+            &url[scheme_end + at..]
+        ),
+        _ => url.to_string(),
+    }
+}
+
 /// The resolved configuration of `cosd serve`.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    pub meta: MetaConfig,
     pub region: String,
     pub domains: Vec<String>,
     pub root: RootAccount,
@@ -136,6 +197,10 @@ impl Config {
                 return Err(format!("invalid APPID {appid:?}: it must be a number"));
             }
         }
+        let meta = match args.meta.or(file.meta) {
+            Some(value) => MetaConfig::parse(&value)?,
+            None => MetaConfig::Embedded,
+        };
         let mut accounts = Vec::new();
         for declared in file.accounts {
             check_appid(&declared.appid)?;
@@ -160,6 +225,7 @@ impl Config {
             });
         }
         Ok(Config {
+            meta,
             admin_api: args.admin_api || file.admin_api.unwrap_or(false),
             accounts,
             listen: args
@@ -196,10 +262,59 @@ mod tests {
             config: None,
             listen: None,
             data_dir: None,
+            meta: None,
             region: None,
             domains: vec![],
             admin_api: false,
         }
+    }
+
+    #[test]
+    fn meta_is_embedded_or_a_postgres_url() {
+        assert_eq!(
+            Config::resolve(args(), |_| None).unwrap().meta,
+            MetaConfig::Embedded
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cosd.toml");
+        std::fs::write(&path, "meta = \"postgresql://cosd@db:5432/cosd\"\n").unwrap();
+        let mut a = args();
+        a.config = Some(path.clone());
+        let c = Config::resolve(a, |_| None).unwrap();
+        assert_eq!(
+            c.meta,
+            MetaConfig::Postgres("postgresql://cosd@db:5432/cosd".into())
+        );
+        let mut a = args();
+        a.config = Some(path);
+        a.meta = Some("embedded".into());
+        assert_eq!(
+            Config::resolve(a, |_| None).unwrap().meta,
+            MetaConfig::Embedded
+        );
+        let mut a = args();
+        a.meta = Some("mysql://u:secret@h/db".into());
+        let err = Config::resolve(a, |_| None).unwrap_err();
+        assert!(
+            err.contains("postgres://") && !err.contains("secret"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://cosd:s3cr:et@db:5432/cosd?sslmode=disable"),
+            "postgres://cosd:***@db:5432/cosd?sslmode=disable"
+        );
+        assert_eq!(
+            redact("postgres://cosd@127.0.0.1:5432/cosd"),
+            "postgres://cosd@127.0.0.1:5432/cosd"
+        );
+        assert_eq!(
+            format!("{:?}", MetaConfig::Postgres("postgres://u:pw@h/d".into())),
+            "postgres://u:***@h/d"
+        );
     }
 
     #[test]

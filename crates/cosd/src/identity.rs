@@ -314,8 +314,10 @@ where
                 .map(|c| c.appid)
         })
         .unwrap_or_else(|| DEFAULT_APPID.to_string());
-    let store = AdminStore::open(&config)?;
-    runtime.block_on(f(Env { store, root }))
+    runtime.block_on(async {
+        let store = AdminStore::open(&config).await?;
+        f(Env { store, root }).await
+    })
 }
 
 #[cfg(test)]

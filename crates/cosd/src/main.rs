@@ -21,6 +21,9 @@ use std::time::Duration;
 /// How often the orphan-blob sweep runs while serving, and how old an unreferenced blob must be
 /// before it is collected (so that uploads in flight are never touched).
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// Multipart uploads initiated longer ago than this are aborted by the hourly cleanup (as
+/// MinIO's stale-upload expiry does), so abandoned parts do not hold space for ever.
+const STALE_UPLOAD_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 #[derive(Parser)]
 #[command(
@@ -93,7 +96,6 @@ fn run(config: Config) -> Result<(), String> {
 }
 
 async fn serve_until_signalled(config: Config) -> Result<(), String> {
-    let store = storage::open_store(&config)?;
     let (creds, origin) = credentials::load_or_create(&config.root, &config.data_dir)
         .map_err(|e| format!("root credentials: {e}"))?;
     if let credentials::Origin::Generated = origin {
@@ -105,10 +107,17 @@ async fn serve_until_signalled(config: Config) -> Result<(), String> {
             creds.appid
         );
     }
+    let store = storage::open_store(&config).await?;
     let keyring = load_keyring(&config, &store, creds.root_key()).await?;
     // The embedded store is locked to this process, so no other writer can have uploads in
-    // flight: every unreferenced blob is an orphan of an earlier crash.
-    match store.sweep_orphans(Duration::ZERO).await {
+    // flight: every unreferenced blob is an orphan of an earlier crash. Other nodes sharing the
+    // store may have, so then only blobs older than a sweep period go.
+    let grace = if storage::shared(&config) {
+        SWEEP_EVERY
+    } else {
+        Duration::ZERO
+    };
+    match store.sweep_orphans(grace).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(removed = n, "removed orphan blobs left by an earlier crash"),
         Err(e) => tracing::warn!(error = %e, "orphan sweep failed"),
@@ -119,7 +128,7 @@ async fn serve_until_signalled(config: Config) -> Result<(), String> {
     let bound = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
-    tracing::info!(listen = %bound, data_dir = %config.data_dir.display(), region = %config.region, appid = %creds.appid, "cosd serving");
+    tracing::info!(listen = %bound, data_dir = %config.data_dir.display(), meta = ?config.meta, region = %config.region, appid = %creds.appid, "cosd serving");
     // On stdout so that scripts (and tests using `--listen 127.0.0.1:0`) learn the port.
     println!("cosd: listening on http://{bound}");
     let sweeper = tokio::spawn(sweep_periodically(store.clone()));
@@ -167,6 +176,11 @@ async fn sweep_periodically(store: Store) {
         tick.tick().await;
         if let Err(e) = store.sweep_orphans(SWEEP_EVERY).await {
             tracing::warn!(error = %e, "orphan sweep failed");
+        }
+        match store.abort_stale_uploads(STALE_UPLOAD_AGE).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(aborted = n, "aborted stale multipart uploads"),
+            Err(e) => tracing::warn!(error = %e, "stale upload cleanup failed"),
         }
     }
 }

@@ -1,22 +1,39 @@
-//! Opening the storage a configuration names: one place for `serve` and the admin commands.
+//! Opening the store a configuration names: the one place the binary turns `--data-dir` and
+//! `--meta` into a [`Store`], so every command that needs the store opens the same one.
 
-use crate::config::Config;
-use cosd_store::{FileSettings, Store};
+use crate::config::{redact, Config, MetaConfig};
+use cosd_store::{FileSettings, FsBlobs, MetaStore, PgMeta, RedbMeta, Store};
+use std::sync::Arc;
 
-/// Opens the store `serve` runs on.
-pub fn open_store(config: &Config) -> Result<Store, String> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        format!(
-            "cannot create data directory {}: {e}",
-            config.data_dir.display()
-        )
-    })?;
-    Store::open_embedded(&config.data_dir).map_err(|e| {
-        format!(
-            "cannot open the store in {}: {e}",
-            config.data_dir.display()
-        )
-    })
+/// Opens the metadata store and the blob store of `config`, creating the data directory.
+pub async fn open_store(config: &Config) -> Result<Store, String> {
+    let dir = &config.data_dir;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
+    let meta: Arc<dyn MetaStore> = match &config.meta {
+        MetaConfig::Embedded => {
+            let path = dir.join("meta.redb");
+            Arc::new(
+                RedbMeta::open(&path)
+                    .map_err(|e| format!("cannot open the store {}: {e}", path.display()))?,
+            )
+        }
+        MetaConfig::Postgres(url) => Arc::new(
+            PgMeta::connect(url)
+                .await
+                .map_err(|e| format!("cannot open the metadata database {}: {e}", redact(url)))?,
+        ),
+    };
+    let blob_dir = dir.join("blobs");
+    let blobs = FsBlobs::open(&blob_dir)
+        .map_err(|e| format!("cannot open the blob store {}: {e}", blob_dir.display()))?;
+    Ok(Store::new(meta, Arc::new(blobs)))
+}
+
+/// Whether other processes may write to the store at the same time (other cosd nodes sharing
+/// the database): then no blob is an orphan just because it is unreferenced right now.
+pub fn shared(config: &Config) -> bool {
+    config.meta != MetaConfig::Embedded
 }
 
 /// What the admin commands work on. The embedded database admits one process, so while a
@@ -32,10 +49,12 @@ pub enum AdminStore {
 }
 
 impl AdminStore {
-    pub fn open(config: &Config) -> Result<AdminStore, String> {
-        match open_store(config) {
+    pub async fn open(config: &Config) -> Result<AdminStore, String> {
+        match open_store(config).await {
             Ok(store) => Ok(AdminStore::Full(store)),
-            Err(why) => {
+            // Only the embedded database is locked by a running server; any other failure
+            // (a database that is down, say) is an error.
+            Err(why) if config.meta == MetaConfig::Embedded => {
                 let settings = FileSettings::in_data_dir(&config.data_dir).map_err(|e| {
                     format!(
                         "cannot open the settings in {}: {e}",
@@ -44,6 +63,7 @@ impl AdminStore {
                 })?;
                 Ok(AdminStore::SettingsOnly { settings, why })
             }
+            Err(why) => Err(why),
         }
     }
 }

@@ -1,15 +1,18 @@
 //! The metadata contract: buckets, bucket configurations, the ordered object index, and
 //! multipart uploads with their parts.
 
+mod pg;
 mod redb_store;
 mod settings_files;
 pub use settings_files::FileSettings;
 
+pub use pg::PgMeta;
 pub use redb_store::RedbMeta;
 
-use crate::Result;
+use crate::{Result, StoreError};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
 
 /// A bucket. `name` is the full wire name, `<name>-<appid>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,6 +145,32 @@ pub struct Setting {
     pub value: Vec<u8>,
     /// 1 after the first write; a missing setting counts as version 0.
     pub version: u64,
+}
+
+/// Something a node may hold a copy of changed in the store, possibly through another node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A bucket was created or deleted, or one of its configurations changed.
+    Bucket(String),
+    /// A deployment-wide setting changed.
+    Setting(String),
+    /// The feed lost track of what changed (it fell behind): drop every copy.
+    Everything,
+}
+
+/// Checks a setting name: a short `[a-z0-9_-]` word, so every backend can use it as a file
+/// name or a key as it is.
+pub(crate) fn check_setting_name(name: &str) -> Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(StoreError::Meta(format!("invalid setting name {name:?}")))
+    }
 }
 
 /// Where a scan of the uploads starts. Uploads are ordered by key, then by upload id.
@@ -297,4 +326,13 @@ pub trait MetaStore: Send + Sync + 'static {
     /// admins (or nodes) never lose each other's change. Settings must be writable while a
     /// server is running on the same store (the admin commands rely on it).
     async fn put_setting(&self, name: &str, value: Vec<u8>, expected: u64) -> Result<bool>;
+
+    /// A feed of the changes to buckets, their configurations and settings that other
+    /// processes make, so that a node's caches can drop stale copies (changes this process
+    /// makes may appear too). A receiver that lags behind must treat it as
+    /// [`Change::Everything`]. `None` when no other server can share this store (the embedded
+    /// backend is locked to one process), so local invalidation is all a cache needs.
+    fn changes(&self) -> Option<broadcast::Receiver<Change>> {
+        None
+    }
 }

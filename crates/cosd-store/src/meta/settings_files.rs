@@ -37,14 +37,7 @@ impl FileSettings {
     }
 
     fn path(&self, name: &str) -> Result<PathBuf> {
-        let valid = !name.is_empty()
-            && name.len() <= 64
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if !valid {
-            return Err(StoreError::Meta(format!("invalid setting name {name:?}")));
-        }
+        super::check_setting_name(name)?;
         Ok(self.dir.join(format!("{name}.setting")))
     }
 

@@ -68,6 +68,7 @@ impl Server {
         // for the same one.
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(meta_args(data_dir))
             .env("COSD_SECRET_ID", SECRET_ID)
             .env("COSD_SECRET_KEY", SECRET_KEY)
             .env("RUST_LOG", "warn")
@@ -111,6 +112,42 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// With `COSD_TEST_META=postgres`, the `--meta` of a server on `data_dir`: a database of its
+/// own on the cluster `COSD_TEST_POSTGRES_URL`, the same one again when a test restarts a
+/// server on the same directory (the throw-away cluster goes with all of them at the end).
+fn meta_args(data_dir: &Path) -> Vec<String> {
+    use std::hash::{Hash, Hasher};
+    match std::env::var("COSD_TEST_META").as_deref() {
+        Err(_) | Ok("embedded") => return vec![],
+        Ok("postgres") => {}
+        Ok(other) => panic!("COSD_TEST_META={other}: use embedded or postgres"),
+    }
+    let cluster = std::env::var("COSD_TEST_POSTGRES_URL")
+        .expect("COSD_TEST_META=postgres needs COSD_TEST_POSTGRES_URL (scripts/postgres start)");
+    let mut hash = std::collections::hash_map::DefaultHasher::new();
+    data_dir.hash(&mut hash);
+    let name = format!("cosd_bb_{}_{:016x}", std::process::id(), hash.finish());
+    let out = Command::new("psql")
+        .arg(&cluster)
+        .args([
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qc",
+            &format!("CREATE DATABASE {name}"),
+        ])
+        .output()
+        .expect("run psql");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() || stderr.contains("already exists"),
+        "CREATE DATABASE {name}: {stderr}"
+    );
+    vec![
+        "--meta".into(),
+        cosd_store::testing::with_database(&cluster, &name),
+    ]
 }
 
 /// Reads the child's stdout until it announces its address (at most 20 s).
