@@ -182,6 +182,100 @@ async fn bucket_acl_headers_xml_and_errors() {
     assert_eq!(anonymous(&s, "GET", &format!("/{b}/k")).await.status, 200);
 }
 
+/// A grant to an account the server does not know is refused wherever an ACL is set — bucket
+/// and object `?acl` (headers and XML), creating a bucket, writing an object — and changes
+/// nothing; an account added while the server runs can be granted once it is known.
+#[tokio::test]
+async fn grants_to_unknown_accounts_are_refused() {
+    let s = server();
+    let b = bucket("unknown");
+    let unknown = "1259999999";
+    let grant = format!(
+        "id=\"{OTHER_ID}\",id=\"qcs::cam::uin/{unknown}:uin/{unknown}\"",
+        OTHER_ID = OTHER.0
+    );
+    let refused = |r: &Response, what: &str| {
+        assert_eq!(
+            (r.status, code(r).as_str()),
+            (400, "InvalidArgument"),
+            "{what}: {}",
+            r.text()
+        );
+        assert!(r.text().contains(unknown), "{what}: {}", r.text());
+    };
+    let create = owner(
+        &s,
+        "PUT",
+        &format!("/{b}"),
+        &[],
+        &[("x-cos-grant-read", &grant)],
+        "",
+    )
+    .await;
+    refused(&create, "PUT Bucket");
+    assert_eq!(
+        owner(&s, "HEAD", &format!("/{b}"), &[], &[], "")
+            .await
+            .status,
+        404
+    );
+    let created = owner(&s, "PUT", &format!("/{b}"), &[], &[], "").await;
+    assert_eq!(created.status, 200, "{}", created.text());
+    let put = owner(
+        &s,
+        "PUT",
+        &format!("/{b}/k"),
+        &[],
+        &[("x-cos-grant-read", &grant)],
+        "data",
+    )
+    .await;
+    refused(&put, "PUT Object");
+    assert_eq!(
+        owner(&s, "HEAD", &format!("/{b}/k"), &[], &[], "")
+            .await
+            .status,
+        404
+    );
+    let put = owner(&s, "PUT", &format!("/{b}/k"), &[], &[], "data").await;
+    assert_eq!(put.status, 200, "{}", put.text());
+    for path in [format!("/{b}"), format!("/{b}/k")] {
+        let headers = owner(
+            &s,
+            "PUT",
+            &path,
+            &[("acl", "")],
+            &[("x-cos-grant-read", &grant)],
+            "",
+        )
+        .await;
+        refused(&headers, &format!("PUT {path}?acl headers"));
+        let xml = format!(
+            "<AccessControlPolicy><AccessControlList><Grant><Grantee><ID>qcs::cam::uin/{unknown}:uin/{unknown}</ID>\
+             </Grantee><Permission>READ</Permission></Grant></AccessControlList></AccessControlPolicy>"
+        );
+        let body = owner(&s, "PUT", &path, &[("acl", "")], &[], &xml).await;
+        refused(&body, &format!("PUT {path}?acl XML"));
+        let acl = owner(&s, "GET", &path, &[("acl", "")], &[], "").await;
+        assert!(!acl.text().contains(unknown), "{}", acl.text());
+    }
+    // Once the account exists, the same grant is accepted.
+    let added = common::add_account_with_key(&s.data_dir, unknown);
+    common::wait_for_key(&s, &added, true).await;
+    let later = owner(
+        &s,
+        "PUT",
+        &format!("/{b}"),
+        &[("acl", "")],
+        &[("x-cos-grant-read", &grant)],
+        "",
+    )
+    .await;
+    assert_eq!(later.status, 200, "{}", later.text());
+    let acl = owner(&s, "GET", &format!("/{b}"), &[("acl", "")], &[], "").await;
+    assert!(acl.text().contains(unknown), "{}", acl.text());
+}
+
 #[tokio::test]
 async fn object_acls_override_the_bucket_and_default_inherits() {
     let s = server();
