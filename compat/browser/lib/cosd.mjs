@@ -91,7 +91,8 @@ export class Cosd {
   }
 
   async #spawnAndWait(timeoutMs) {
-    const args = ['serve', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--region', REGION];
+    // The admin API: a page's back end (the test origin) gets temporary keys from it.
+    const args = ['serve', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--region', REGION, '--admin-api'];
     const fd = openSync(this.logPath, 'a');
     this.exit = null;
     this.proc = spawn(this.binary, args, {
@@ -206,6 +207,40 @@ export class Cosd {
       req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${host}/${key}: no answer within ${timeoutMs} ms`)));
       req.on('error', reject);
       req.end(body ?? undefined);
+    });
+  }
+
+  /**
+   * POST /-/admin/temporary-credentials (path style on 127.0.0.1:PORT), signed by the root key, as
+   * an application's back end asks for a temporary key to hand to its page.
+   * @param {{Bucket?: string, Prefix?: string, Actions?: string[], DurationSeconds?: number}} request
+   * @returns {Promise<{status:number, json:object|null, body:string}>}
+   */
+  temporaryCredentials(request) {
+    const p = '/-/admin/temporary-credentials';
+    const body = Buffer.from(JSON.stringify(request));
+    const host = `127.0.0.1:${this.port}`;
+    const headers = { Host: host, 'Content-Type': 'application/json', 'Content-Length': String(body.length) };
+    headers.Authorization = cosAuthorization({ secretId: SECRET_ID, secretKey: SECRET_KEY, method: 'POST', path: p, headers: { host, 'content-type': 'application/json' } });
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: this.port, method: 'POST', path: p, headers, agent: false }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json = null;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            // Not JSON: an error document, shown by the caller.
+          }
+          resolve({ status: res.statusCode, json, body: text });
+        });
+        res.on('error', reject);
+      });
+      req.setTimeout(30000, () => req.destroy(new Error('temporary-credentials: no answer within 30000 ms')));
+      req.on('error', reject);
+      req.end(body);
     });
   }
 

@@ -6,6 +6,8 @@
 //   /sdk/cos-js-sdk-v5.js  the SDK's browser bundle from node_modules (the real package)
 //   /landing?...           the success_action_redirect target of the form upload: recorded (method,
 //                          query) and answered with pages/landing.html
+//   /sts?...               the origin's "back end" for cos-js-sdk-v5's getAuthorization: answered by
+//                          the `sts` function given to the constructor (query → JSON), if any
 
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -20,8 +22,12 @@ const SDK_FILE = path.join(BROWSER_DIR, 'node_modules', 'cos-js-sdk-v5', 'dist',
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8' };
 
 export class StaticOrigin {
-  constructor(name) {
+  /** @param {string} name @param {{sts?: (query: Object<string,string>) => Promise<object>}} [o] */
+  constructor(name, { sts } = {}) {
     this.name = name;
+    this.sts = sts;
+    /** every /sts request's query */
+    this.stsRequests = [];
     this.server = null;
     this.port = null;
     /** every /landing request: {method, url, query: {…}} */
@@ -62,6 +68,13 @@ export class StaticOrigin {
     if (u.pathname === '/landing') {
       this.landings.push({ method: req.method, url: req.url, query: Object.fromEntries(u.searchParams) });
       return send(path.join(PAGES_DIR, 'landing.html'));
+    }
+    if (u.pathname === '/sts' && this.sts) {
+      const query = Object.fromEntries(u.searchParams);
+      this.stsRequests.push(query);
+      const answer = await this.sts(query);
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      return res.end(JSON.stringify(answer));
     }
     if (u.pathname.startsWith('/pages/')) {
       const file = path.resolve(PAGES_DIR, '.' + u.pathname.slice('/pages'.length));

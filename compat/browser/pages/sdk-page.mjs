@@ -113,6 +113,46 @@ const scenarios = {
     return out;
   },
 
+  // Temporary credentials the way a web app gets them: getAuthorization asks the page's own
+  // origin (its back end, /sts, which asks cosd's admin API) for a key limited to a bucket, a
+  // prefix and some actions. Then: put and get inside the scope, put outside the prefix, and
+  // headObject (an action the key lacks) inside it.
+  async sts(cfg) {
+    let authorizations = 0;
+    const cos = new window.COS({
+      Protocol: 'http:',
+      Domain: cfg.domain,
+      AutoSwitchHost: false,
+      Timeout: 20000,
+      getAuthorization: (options, callback) => {
+        authorizations += 1;
+        fetch('/sts')
+          .then((r) => r.json())
+          .then((d) =>
+            callback({
+              TmpSecretId: d.Credentials.TmpSecretId,
+              TmpSecretKey: d.Credentials.TmpSecretKey,
+              SecurityToken: d.Credentials.Token,
+              StartTime: d.StartTime,
+              ExpiredTime: d.ExpiredTime,
+            }),
+          )
+          .catch((e) => callback({ error: String(e) }));
+      },
+    });
+    const base = { Bucket: cfg.bucket, Region: cfg.region };
+    const body = () => new Blob([detBytes(cfg.size, cfg.seed)]);
+    const out = {};
+    out.inside = summarize(await call(cos, 'putObject', { ...base, Key: cfg.insideKey, Body: body(), ContentType: 'text/plain' }, 'putObject inside'));
+    const got = await call(cos, 'getObject', { ...base, Key: cfg.insideKey, DataType: 'arraybuffer' }, 'getObject inside');
+    out.get = summarize(got);
+    if (got.ok) out.get.bodyLength = got.data.Body.byteLength;
+    out.outside = summarize(await call(cos, 'putObject', { ...base, Key: cfg.outsideKey, Body: body(), ContentType: 'text/plain' }, 'putObject outside'));
+    out.head = summarize(await call(cos, 'headObject', { ...base, Key: cfg.insideKey }, 'headObject inside'));
+    out.authorizations = authorizations;
+    return out;
+  },
+
   async del(cfg) {
     const cos = makeCos(cfg);
     return { del: summarize(await call(cos, 'deleteObject', { Bucket: cfg.bucket, Region: cfg.region, Key: cfg.key }, 'deleteObject')) };

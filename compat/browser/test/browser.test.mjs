@@ -37,7 +37,16 @@ before(
     env.tmp = mkdtempSync(path.join(os.tmpdir(), 'cosd-browser-'));
     env.cosd = new Cosd({ dataDir: path.join(env.tmp, 'data'), logPath: path.join(env.tmp, 'cosd.log') });
     await env.cosd.start();
-    env.A = await new StaticOrigin('A').start();
+    // Origin A's back end hands its page temporary keys from cosd's admin API, limited to the
+    // CORS bucket, the prefix sts-scope/ and putting and getting objects.
+    env.stsScope = { Prefix: 'sts-scope/', Actions: ['name/cos:PutObject', 'name/cos:GetObject'], DurationSeconds: 900 };
+    env.A = await new StaticOrigin('A', {
+      sts: async () => {
+        const r = await env.cosd.temporaryCredentials({ Bucket: env.bucket, ...env.stsScope });
+        if (r.status !== 200 || !r.json) throw new Error(`admin API: ${r.status} ${r.body}`);
+        return r.json;
+      },
+    }).start();
     env.C = await new StaticOrigin('C').start();
     env.browser = await launchChromium();
 
@@ -420,6 +429,37 @@ test('A (allowed origin): sliceUploadFile of a 12 MiB Blob (multipart upload thr
     c.ok('sliceUploadFile succeeded in the page', r.slice.ok, JSON.stringify(r.slice.error));
     c.eq('sliceUploadFile: multipart ETag', r.slice.ok ? r.slice.ETag ?? r.slice.headers?.etag : undefined, multipartEtag(bytes, chunkSize));
     await checkStored(c, env.bucket, key, { bytes, headers: { 'x-cos-meta-author': 'slice-a' } });
+    c.done(`page outcome: ${JSON.stringify(r)}`);
+  });
+});
+
+test('A (allowed origin): cos-js-sdk-v5 with getAuthorization gets a temporary key from its back end (cosd\'s admin API), uploads and reads inside the key\'s scope, and is refused outside it', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const insideKey = `${env.stsScope.Prefix}from-page.txt`;
+  const outsideKey = 'outside-scope/from-page.txt';
+  const size = 1000;
+  const seed = 8;
+  const bytes = Buffer.from(detBytes(size, seed));
+  const before = env.A.stsRequests.length;
+  await withPage(t, async (s) => {
+    const r = await runScenario(s, env.A, 'sts', cfgFor(env.bucket, { insideKey, outsideKey, size, seed }));
+    const c = new Checks();
+    c.ok('getAuthorization was called', r.authorizations >= 1, `called ${r.authorizations} times`);
+    c.ok('the back end was asked for credentials', env.A.stsRequests.length > before);
+    c.ok('putObject inside the scope succeeded', r.inside.ok, JSON.stringify(r.inside.error));
+    c.eq('putObject inside the scope: ETag', r.inside.ETag, quotedMd5(bytes));
+    c.ok('getObject inside the scope succeeded', r.get.ok, JSON.stringify(r.get.error));
+    c.eq('getObject inside the scope: body length', r.get.bodyLength, size);
+    c.eq('putObject outside the prefix refused: status', r.outside.ok ? 200 : r.outside.error?.statusCode, 403);
+    c.eq('putObject outside the prefix refused: code', r.outside.error?.code, 'AccessDenied');
+    c.eq('headObject (not among the key\'s actions) refused: status', r.head.ok ? 200 : r.head.error?.statusCode, 403);
+    await checkStored(c, env.bucket, insideKey, { bytes });
+    const outside = await env.cosd.request('HEAD', env.bucket, outsideKey);
+    c.eq('signed HEAD: nothing was written outside the scope', outside.status, 404);
+    // The SDK sent the token with its requests (so the refusals above are the scope's).
+    const puts = cosRequests(s, env.bucket, 'PUT').filter((e) => e.type !== 'Preflight');
+    c.ok('the page sent its PUTs to cosd', puts.length >= 2, `${puts.length} PUTs`);
+    const withToken = (e) => Object.keys(e.requestHeaders ?? {}).some((h) => h.toLowerCase() === 'x-cos-security-token');
+    c.ok('every PUT carried x-cos-security-token', puts.every(withToken), JSON.stringify(puts.map((e) => Object.keys(e.requestHeaders ?? {}))));
     c.done(`page outcome: ${JSON.stringify(r)}`);
   });
 });

@@ -10,6 +10,7 @@
 //! the generated `credentials.toml`) is always an account, whether or not the setting lists it,
 //! and it is the admin.
 
+use crate::acl::Accounts;
 use crate::auth::{token, Keyring, Principal, Secret};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use async_trait::async_trait;
@@ -357,11 +358,6 @@ impl AccountKeyring {
         self.current().token_key.clone()
     }
 
-    /// Whether `appid` is an account, as of the last refresh.
-    pub fn has_account(&self, appid: &str) -> bool {
-        self.current().accounts.contains(appid)
-    }
-
     fn current(&self) -> Arc<Snapshot> {
         self.snapshot
             .read()
@@ -461,6 +457,13 @@ impl AccountKeyring {
                 tokio::time::sleep(MIN_RELOAD_GAP).await;
             }
         })
+    }
+}
+
+impl Accounts for AccountKeyring {
+    /// Whether `appid` is an account, as of the last refresh.
+    fn has_account(&self, appid: &str) -> bool {
+        self.current().accounts.contains(appid)
     }
 }
 

@@ -5,7 +5,9 @@
 //! request sets an ACL in exactly one of three ways: a canned ACL (`x-cos-acl` / `x-amz-acl`,
 //! or the `acl` form field of POST Object), grant headers (`x-cos-grant-read: id="…"`), or an
 //! `AccessControlPolicy` XML body (the `?acl` operations only). Grantees are accounts (by
-//! APPID), everyone (anonymous callers included) or every signed-in account.
+//! APPID), everyone (anonymous callers included) or every signed-in account. An account grantee
+//! must be an account the server knows (see [`Accounts`]), as COS refuses grants to accounts
+//! that do not exist: a typo would otherwise grant nothing, silently, or later grant a stranger.
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::ops::headers::{cos_or_amz, Fields};
@@ -26,6 +28,17 @@ const AUTHENTICATED_USERS: [&str; 2] = [
     "http://cam.qcloud.com/groups/global/AuthenticatedUsers",
     "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
 ];
+
+/// The accounts a grant may name.
+pub trait Accounts {
+    fn has_account(&self, appid: &str) -> bool;
+}
+
+impl<F: Fn(&str) -> bool> Accounts for F {
+    fn has_account(&self, appid: &str) -> bool {
+        self(appid)
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
@@ -260,6 +273,7 @@ pub fn from_fields<F: Fields>(
     fields: &F,
     level: Level,
     form_acl: Option<&str>,
+    accounts: &dyn Accounts,
 ) -> ApiResult<Option<Requested>> {
     let canned_value = match form_acl {
         Some(v) => Some(v),
@@ -277,7 +291,7 @@ pub fn from_fields<F: Fields>(
         }
         for grantee in parse_grantee_list(value)? {
             grants.push(Grant {
-                grantee,
+                grantee: known(grantee, accounts)?,
                 permission,
             });
         }
@@ -346,6 +360,16 @@ pub fn account_grantee(v: &str) -> ApiResult<Grantee> {
     Ok(Grantee::Account(id.to_string()))
 }
 
+/// `grantee`, unless it is an account the server does not know.
+fn known(grantee: Grantee, accounts: &dyn Accounts) -> ApiResult<Grantee> {
+    match &grantee {
+        Grantee::Account(id) if !accounts.has_account(id) => {
+            Err(invalid(format!("The grantee account {id} does not exist.")))
+        }
+        _ => Ok(grantee),
+    }
+}
+
 fn group_grantee(uri: &str) -> ApiResult<Grantee> {
     if ALL_USERS.contains(&uri) {
         Ok(Grantee::Everyone)
@@ -385,7 +409,7 @@ struct GranteeDoc {
 
 /// Parses an `AccessControlPolicy` body. The owner's own full-control grant (as GET returns
 /// it) is implied, so it is dropped rather than stored twice.
-pub fn from_xml(body: &[u8], owner: &str, level: Level) -> ApiResult<Acl> {
+pub fn from_xml(body: &[u8], owner: &str, level: Level, accounts: &dyn Accounts) -> ApiResult<Acl> {
     let text = std::str::from_utf8(body)
         .map_err(|_| ApiError::with_message(ErrorCode::MalformedXML, "The ACL is not UTF-8."))?;
     let doc: AccessControlPolicyDoc = crate::xml::from_document(text)?;
@@ -408,7 +432,7 @@ pub fn from_xml(body: &[u8], owner: &str, level: Level) -> ApiResult<Acl> {
             return Err(invalid("Objects have no WRITE permission to grant."));
         }
         let grantee = match (g.grantee.id, g.grantee.uri) {
-            (Some(id), None) => account_grantee(id.trim())?,
+            (Some(id), None) => known(account_grantee(id.trim())?, accounts)?,
             (None, Some(uri)) => group_grantee(uri.trim())?,
             _ => {
                 return Err(ApiError::with_message(
@@ -434,6 +458,44 @@ pub fn from_xml(body: &[u8], owner: &str, level: Level) -> ApiResult<Acl> {
 mod tests {
     use super::*;
     use http::HeaderMap;
+
+    /// Accounts where every APPID exists.
+    fn anyone(_: &str) -> bool {
+        true
+    }
+
+    #[test]
+    fn grants_to_unknown_accounts_are_refused_in_headers_and_xml() {
+        let accounts = |id: &str| id == "100" || id == "200";
+        let grant = |value: &str| {
+            from_fields(
+                &headers(&[("x-cos-grant-read", value)]),
+                Level::Bucket,
+                None,
+                &accounts,
+            )
+        };
+        assert!(grant("id=\"100\", id=\"qcs::cam::uin/200:uin/200\"").is_ok());
+        for unknown in ["id=\"100\", id=\"300\"", "id=\"qcs::cam::uin/300:uin/300\""] {
+            let err = grant(unknown).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidArgument, "{unknown}");
+            assert!(err.message.contains("300"), "{}", err.message);
+        }
+        // Groups name no account.
+        assert!(grant("uri=\"http://cam.qcloud.com/groups/global/AllUsers\"").is_ok());
+        let xml = |id: &str| {
+            format!(
+                "<AccessControlPolicy><AccessControlList><Grant><Grantee><ID>{id}</ID></Grantee>\
+                 <Permission>READ</Permission></Grant></AccessControlList></AccessControlPolicy>"
+            )
+        };
+        let from = |id: &str| from_xml(xml(id).as_bytes(), "100", Level::Object, &accounts);
+        assert!(from("qcs::cam::uin/200:uin/200").is_ok());
+        assert_eq!(
+            from("qcs::cam::uin/300:uin/300").unwrap_err().code,
+            ErrorCode::InvalidArgument
+        );
+    }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         pairs
@@ -505,6 +567,7 @@ mod tests {
             ]),
             Level::Bucket,
             None,
+            &anyone,
         ));
         assert!(acl.allows(Some("100"), Permission::Read));
         assert!(acl.allows(Some("200"), Permission::Read));
@@ -518,7 +581,9 @@ mod tests {
     #[test]
     fn bad_grants_and_mixtures_are_refused() {
         let refused = |pairs: &[(&str, &str)], level| {
-            from_fields(&headers(pairs), level, None).unwrap_err().code
+            from_fields(&headers(pairs), level, None, &anyone)
+                .unwrap_err()
+                .code
         };
         let both = [("x-cos-acl", "private"), ("x-cos-grant-read", "id=\"1\"")];
         assert_eq!(refused(&both, Level::Bucket), ErrorCode::InvalidArgument);
@@ -548,11 +613,11 @@ mod tests {
             ErrorCode::InvalidArgument
         );
         assert_eq!(
-            from_fields(&headers(&[]), Level::Bucket, None).unwrap(),
+            from_fields(&headers(&[]), Level::Bucket, None, &anyone).unwrap(),
             None
         );
         assert_eq!(
-            from_fields(&headers(&[]), Level::Object, Some("default")).unwrap(),
+            from_fields(&headers(&[]), Level::Object, Some("default"), &anyone).unwrap(),
             Some(Requested::Inherit)
         );
     }
@@ -578,7 +643,10 @@ mod tests {
         let xml = acl.to_xml("111");
         assert!(xml.contains("<ID>qcs::cam::uin/111:uin/111</ID>"));
         assert!(xml.contains("xsi:type=\"Group\""));
-        assert_eq!(from_xml(xml.as_bytes(), "111", Level::Bucket).unwrap(), acl);
+        assert_eq!(
+            from_xml(xml.as_bytes(), "111", Level::Bucket, &anyone).unwrap(),
+            acl
+        );
         assert_eq!(Acl::from_json(&acl.to_json()).unwrap(), acl);
     }
 
@@ -588,7 +656,7 @@ mod tests {
             format!("<AccessControlPolicy><AccessControlList>{grant}</AccessControlList></AccessControlPolicy>")
         };
         let code = |body: &str| {
-            from_xml(body.as_bytes(), "1", Level::Object)
+            from_xml(body.as_bytes(), "1", Level::Object, &anyone)
                 .unwrap_err()
                 .code
         };

@@ -10,6 +10,7 @@
 //! "ExpiredTime", "Expiration", "StartTime"}`.
 
 use crate::accounts::{issue_temporary, AccountKeyring, TemporaryRequest};
+use crate::acl::Accounts;
 use crate::auth::token::Issued;
 use crate::auth::{self, primitives::unix_secs, RequestHead};
 use crate::error::{ApiError, ApiResult, ErrorCode};

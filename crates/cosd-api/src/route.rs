@@ -185,7 +185,8 @@ pub struct Route {
 
 /// Sub-resources that select a different operation. Any of these that cosd does not implement
 /// yet makes the request `NotImplemented` instead of silently acting as the plain operation.
-const SUBRESOURCES: &[&str] = &[
+/// A COS signature must cover every one a request carries (see `auth::cos_v5`).
+pub const SUBRESOURCES: &[&str] = &[
     "accelerate",
     "acl",
     "append",

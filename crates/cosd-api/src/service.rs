@@ -239,6 +239,7 @@ async fn process(
         route,
         headers: &parts.headers,
         principal: &authenticated.principal,
+        accounts: state.keys.as_ref(),
         request: &request,
         dialect: dialect_of(parts),
         region: &state.region,

@@ -182,6 +182,177 @@ async fn bucket_acl_headers_xml_and_errors() {
     assert_eq!(anonymous(&s, "GET", &format!("/{b}/k")).await.status, 200);
 }
 
+/// A grant to an account the server does not know is refused wherever an ACL is set — bucket
+/// and object `?acl` (headers and XML), creating a bucket, writing an object — and changes
+/// nothing; an account added while the server runs can be granted once it is known.
+#[tokio::test]
+async fn grants_to_unknown_accounts_are_refused() {
+    let s = server();
+    let b = bucket("unknown");
+    let unknown = "1259999999";
+    let grant = format!(
+        "id=\"{OTHER_ID}\",id=\"qcs::cam::uin/{unknown}:uin/{unknown}\"",
+        OTHER_ID = OTHER.0
+    );
+    let refused = |r: &Response, what: &str| {
+        assert_eq!(
+            (r.status, code(r).as_str()),
+            (400, "InvalidArgument"),
+            "{what}: {}",
+            r.text()
+        );
+        assert!(r.text().contains(unknown), "{what}: {}", r.text());
+    };
+    let create = owner(
+        &s,
+        "PUT",
+        &format!("/{b}"),
+        &[],
+        &[("x-cos-grant-read", &grant)],
+        "",
+    )
+    .await;
+    refused(&create, "PUT Bucket");
+    assert_eq!(
+        owner(&s, "HEAD", &format!("/{b}"), &[], &[], "")
+            .await
+            .status,
+        404
+    );
+    let created = owner(&s, "PUT", &format!("/{b}"), &[], &[], "").await;
+    assert_eq!(created.status, 200, "{}", created.text());
+    let put = owner(
+        &s,
+        "PUT",
+        &format!("/{b}/k"),
+        &[],
+        &[("x-cos-grant-read", &grant)],
+        "data",
+    )
+    .await;
+    refused(&put, "PUT Object");
+    assert_eq!(
+        owner(&s, "HEAD", &format!("/{b}/k"), &[], &[], "")
+            .await
+            .status,
+        404
+    );
+    let put = owner(&s, "PUT", &format!("/{b}/k"), &[], &[], "data").await;
+    assert_eq!(put.status, 200, "{}", put.text());
+    for path in [format!("/{b}"), format!("/{b}/k")] {
+        let headers = owner(
+            &s,
+            "PUT",
+            &path,
+            &[("acl", "")],
+            &[("x-cos-grant-read", &grant)],
+            "",
+        )
+        .await;
+        refused(&headers, &format!("PUT {path}?acl headers"));
+        let xml = format!(
+            "<AccessControlPolicy><AccessControlList><Grant><Grantee><ID>qcs::cam::uin/{unknown}:uin/{unknown}</ID>\
+             </Grantee><Permission>READ</Permission></Grant></AccessControlList></AccessControlPolicy>"
+        );
+        let body = owner(&s, "PUT", &path, &[("acl", "")], &[], &xml).await;
+        refused(&body, &format!("PUT {path}?acl XML"));
+        let acl = owner(&s, "GET", &path, &[("acl", "")], &[], "").await;
+        assert!(!acl.text().contains(unknown), "{}", acl.text());
+    }
+    // Once the account exists, the same grant is accepted.
+    let added = common::add_account_with_key(&s.data_dir, unknown);
+    common::wait_for_key(&s, &added, true).await;
+    let later = owner(
+        &s,
+        "PUT",
+        &format!("/{b}"),
+        &[("acl", "")],
+        &[("x-cos-grant-read", &grant)],
+        "",
+    )
+    .await;
+    assert_eq!(later.status, 200, "{}", later.text());
+    let acl = owner(&s, "GET", &format!("/{b}"), &[("acl", "")], &[], "").await;
+    assert!(acl.text().contains(unknown), "{}", acl.text());
+}
+
+/// A presigned GET (or PUT) URL cannot be turned into another operation by appending an
+/// unsigned sub-resource parameter: `?acl`, `?policy`, `?uploads`, `?uploadId&partNumber`.
+#[tokio::test]
+async fn presigned_urls_cannot_gain_a_sub_resource() {
+    let s = server();
+    let b = bucket("presigned");
+    common::create_bucket(&s, &b).await;
+    let put = owner(&s, "PUT", &format!("/{b}/k"), &[], &[], "data").await;
+    assert_eq!(put.status, 200, "{}", put.text());
+    let init = owner(&s, "POST", &format!("/{b}/k"), &[("uploads", "")], &[], "").await;
+    let upload_id = init.xml("UploadId").expect("upload id");
+    let host = s.addr.to_string();
+    let presign = |method: &str, path: &str| {
+        let now = common::now_secs();
+        let query = cosd_api::auth::cos_v5::presign_query(
+            common::SECRET_ID,
+            common::SECRET_KEY,
+            &cosd_api::auth::RequestToSign {
+                method,
+                path,
+                params: &[],
+                headers: &[("host", &host)],
+            },
+            now - 60,
+            now + 600,
+        );
+        format!("{}?{query}", common::encode_path(path))
+    };
+    let object = presign("GET", &format!("/{b}/k"));
+    let listing = presign("GET", &format!("/{b}"));
+    let upload = presign("PUT", &format!("/{b}/k"));
+    let get = send(s.addr, Request::new("GET", &object)).await;
+    assert_eq!((get.status, get.text().as_str()), (200, "data"));
+    let uploaded = send(s.addr, Request::new("PUT", &upload).body("new")).await;
+    assert_eq!(uploaded.status, 200, "{}", uploaded.text());
+    // Parameters that keep the operation may be added unsigned, as COS allows.
+    let shaped = send(
+        s.addr,
+        Request::new("GET", &format!("{listing}&list-type=2&prefix=k")),
+    )
+    .await;
+    assert_eq!(shaped.status, 200, "{}", shaped.text());
+    let part = format!("{upload}&partNumber=1&uploadId={upload_id}");
+    for (method, url) in [
+        ("GET", format!("{object}&acl")),
+        ("GET", format!("{listing}&acl")),
+        ("GET", format!("{listing}&policy")),
+        ("GET", format!("{listing}&cors")),
+        ("GET", format!("{listing}&uploads")),
+        ("GET", object.replacen('?', "?acl&", 1)),
+        ("PUT", format!("{upload}&acl")),
+        ("PUT", part),
+    ] {
+        let resp = send(s.addr, Request::new(method, &url).body("x")).await;
+        assert_eq!(
+            (resp.status, code(&resp).as_str()),
+            (403, "AccessDenied"),
+            "{method} {url}: {}",
+            resp.text()
+        );
+        assert!(resp.text().contains("q-url-param-list"), "{}", resp.text());
+    }
+    // Nothing changed: the object is what the presigned PUT wrote, the upload has no part.
+    let get = send(s.addr, Request::new("GET", &object)).await;
+    assert_eq!(get.text(), "new");
+    let parts = owner(
+        &s,
+        "GET",
+        &format!("/{b}/k"),
+        &[("uploadId", &upload_id)],
+        &[],
+        "",
+    )
+    .await;
+    assert!(!parts.text().contains("<Part>"), "{}", parts.text());
+}
+
 #[tokio::test]
 async fn object_acls_override_the_bucket_and_default_inherits() {
     let s = server();

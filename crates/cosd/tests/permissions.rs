@@ -1,18 +1,22 @@
 //! THE PERMISSION MATRIX: every implemented operation × principals × bucket states, each cell
 //! one real request against the real server, compared with the expected allow/deny.
 //!
-//! A cell is *allowed* when the answer is anything but 403 (a 404 `NoSuchUpload` for a made-up
-//! upload id, or 409 `BucketNotEmpty`, means authorization let the request through); *denied*
-//! when it is 403 with the principal's denial code (`AccessDenied`). A 5xx fails the test
-//! outright.
+//! A cell is *denied* when the answer has the principal's denial status (403 `AccessDenied`;
+//! 400 `ExpiredToken` for an expired temporary key), and *allowed* otherwise (a 404
+//! `NoSuchUpload` for a made-up upload id, or 409 `BucketNotEmpty`, means authorization let the
+//! request through). A refusal with another error code, or a 5xx, is a mismatch.
 //!
-//! Principals are a list: each has a way to sign and an expectation function, so more kinds
-//! (temporary keys in and out of scope, expired keys) slot in as more entries of
-//! [`principals`].
+//! Principals are a list: each has its keys (one per bucket state, for temporary keys limited
+//! to that state's bucket) and an expectation function — the owner, another account, the
+//! grantee, anonymous, temporary keys of the owner and of the grantee within their scope (as
+//! the account itself), a temporary key outside its scope (refused everywhere) and an expired
+//! one (refused before authorization).
 
 mod common;
 
-use common::{cos_signed_as, send, Request, Response, Server, TestKey, APPID};
+use common::{
+    cos_signed_as, issue_temp_key, send, wait_for_key, Request, Response, Server, TestKey, APPID,
+};
 use std::fmt::Write as _;
 
 const OTHER: (&str, &str, &str) = (
@@ -539,8 +543,14 @@ fn form_upload(bucket: &str, key: &str, signer: Option<&TestKey>) -> Built {
             .unwrap()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap();
+        // A temporary key's token is a form field, which the policy must name like any other.
+        let token_condition = k
+            .token
+            .as_ref()
+            .map(|t| format!(r#", {{"x-cos-security-token": "{t}"}}"#))
+            .unwrap_or_default();
         let policy = format!(
-            r#"{{"expiration": "{expiration}", "conditions": [{{"q-sign-algorithm": "sha1"}}, {{"q-ak": "{}"}}, {{"q-sign-time": "{key_time}"}}]}}"#,
+            r#"{{"expiration": "{expiration}", "conditions": [{{"q-sign-algorithm": "sha1"}}, {{"q-ak": "{}"}}, {{"q-sign-time": "{key_time}"}}{token_condition}]}}"#,
             k.secret_id
         );
         let signature =
@@ -555,6 +565,9 @@ fn form_upload(bucket: &str, key: &str, signer: Option<&TestKey>) -> Built {
             ("q-key-time".to_string(), key_time),
             ("q-signature".to_string(), signature),
         ]);
+        if let Some(token) = &k.token {
+            fields.push(("x-cos-security-token".to_string(), token.clone()));
+        }
     }
     let boundary = "matrixboundary";
     let mut body = String::new();
@@ -583,55 +596,123 @@ fn harmless_policy(bucket: &str) -> String {
     )
 }
 
-/// A principal of the matrix: its name, its key (`None`: anonymous) and what it may do.
+/// A principal of the matrix: its name, its keys and what it may do.
 struct Principal {
     name: &'static str,
-    /// `None`: anonymous.
-    key: Option<TestKey>,
+    /// The key it signs with in each state, in the order of [`STATES`] (`None`: anonymous).
+    keys: Vec<Option<TestKey>>,
     /// The account's APPID (anonymous: the owner's, for the names it tries to create).
     appid: &'static str,
     expect: fn(State, &Operation) -> bool,
     /// Whether it may list its buckets and create one of its own.
     expect_service: bool,
-    /// The error code of its refusals (an expired key is refused before authorization).
-    denial: &'static str,
+    /// The status and error code of its refusals (an expired key is refused before
+    /// authorization, as a bad request).
+    denial: (u16, &'static str),
 }
 
-fn principals() -> Vec<Principal> {
+const ACCESS_DENIED: (u16, &str) = (403, "AccessDenied");
+
+/// The principals; the temporary keys are issued with `cosd token issue` on the server's data
+/// directory.
+async fn principals(server: &Server) -> Vec<Principal> {
+    let every_state = |key: Option<TestKey>| vec![key; STATES.len()];
+    let temp = |appid: &str, flags: &[&str]| issue_temp_key(&server.data_dir, appid, flags);
+    // Issued first, so that it has expired once the others are issued.
+    let expired = temp(APPID, &["--duration", "1s"]);
+    let in_scope = |appid: &str| {
+        STATES
+            .iter()
+            .map(|s| Some(temp(appid, &["--bucket", &s.bucket()])))
+            .collect::<Vec<_>>()
+    };
+    let owner_in_scope = in_scope(APPID);
+    let grantee_in_scope = in_scope(GRANTEE.0);
+    let elsewhere = format!("elsewhere-{APPID}");
+    let out_of_scope = temp(
+        APPID,
+        &["--bucket", &elsewhere, "--action", "cos:GetObject"],
+    );
+    let refusal = wait_for_key(server, &expired, false).await;
+    assert_eq!(
+        refusal.xml("Code").as_deref(),
+        Some("ExpiredToken"),
+        "{}",
+        refusal.text()
+    );
     vec![
         Principal {
             name: "owner",
             appid: APPID,
             expect_service: true,
-            denial: "AccessDenied",
-            key: Some(TestKey::root()),
+            denial: ACCESS_DENIED,
+            keys: every_state(Some(TestKey::root())),
             expect: expect_owner,
         },
         Principal {
             name: "other",
             appid: OTHER.0,
             expect_service: true,
-            denial: "AccessDenied",
-            key: Some(test_key(OTHER)),
+            denial: ACCESS_DENIED,
+            keys: every_state(Some(test_key(OTHER))),
             expect: expect_other,
         },
         Principal {
             name: "grantee",
             appid: GRANTEE.0,
             expect_service: true,
-            denial: "AccessDenied",
-            key: Some(test_key(GRANTEE)),
+            denial: ACCESS_DENIED,
+            keys: every_state(Some(test_key(GRANTEE))),
             expect: expect_grantee,
         },
         Principal {
             name: "anonymous",
             appid: APPID,
             expect_service: false,
-            denial: "AccessDenied",
-            key: None,
+            denial: ACCESS_DENIED,
+            keys: every_state(None),
             expect: expect_other,
         },
+        // Temporary keys limited to the state's bucket: the account's own rights there, and
+        // nothing outside it (listing buckets or creating one is outside).
+        Principal {
+            name: "tmp-owner",
+            appid: APPID,
+            expect_service: false,
+            denial: ACCESS_DENIED,
+            keys: owner_in_scope,
+            expect: expect_owner,
+        },
+        Principal {
+            name: "tmp-grantee",
+            appid: GRANTEE.0,
+            expect_service: false,
+            denial: ACCESS_DENIED,
+            keys: grantee_in_scope,
+            expect: expect_grantee,
+        },
+        // The owner's key limited to another bucket: refused even where anonymous is allowed.
+        Principal {
+            name: "tmp-out",
+            appid: APPID,
+            expect_service: false,
+            denial: ACCESS_DENIED,
+            keys: every_state(Some(out_of_scope)),
+            expect: expect_nothing,
+        },
+        Principal {
+            name: "tmp-expired",
+            appid: APPID,
+            expect_service: false,
+            denial: (400, "ExpiredToken"),
+            keys: every_state(Some(expired)),
+            expect: expect_nothing,
+        },
     ]
+}
+
+fn expect_nothing(_: State, _: &Operation) -> bool {
+    false
 }
 
 fn expect_owner(state: State, op: &Operation) -> bool {
@@ -762,17 +843,32 @@ async fn restore_policy(server: &Server, state: State) {
     assert_eq!(resp.status, 204, "{}", resp.text());
 }
 
+/// Whether `resp` is `principal`'s refusal; a refusal with another error code is `Err`.
+fn refused(principal: &Principal, resp: &Response) -> Result<bool, String> {
+    let (status, code) = principal.denial;
+    if resp.status != status && resp.status != 403 {
+        return Ok(false);
+    }
+    // A HEAD answer has no body to name its code.
+    match resp.xml("Code") {
+        Some(got) if got != code => Err(format!("refused with {got}, expected {code}")),
+        _ => Ok(true),
+    }
+}
+
 #[tokio::test]
 async fn permission_matrix() {
+    let started = std::time::Instant::now();
     let server = Server::start_with_accounts(&[test_key(OTHER), test_key(GRANTEE)]);
     let ops = operations();
-    let principals = principals();
+    let principals = principals(&server).await;
     let mut mismatches = Vec::new();
     let mut table = String::new();
     let mut cells = 0;
     let mut n = 0;
     let width = ops.iter().map(|o| o.name.len()).max().unwrap_or(0);
-    for state in STATES {
+    let column = principals.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    for (s, state) in STATES.into_iter().enumerate() {
         let upload_id = set_up(&server, state).await;
         let _ = writeln!(table, "\n{:?} ({})", state, state.bucket());
         let _ = writeln!(
@@ -781,7 +877,7 @@ async fn permission_matrix() {
             "",
             principals
                 .iter()
-                .map(|p| format!("{:9}", p.name))
+                .map(|p| format!("{:column$}", p.name))
                 .collect::<Vec<_>>()
                 .join(" ")
         );
@@ -790,6 +886,7 @@ async fn permission_matrix() {
             .map(|o| format!("  {:width$} ", o.name))
             .collect();
         for principal in &principals {
+            let key = principal.keys[s].as_ref();
             for (i, op) in ops.iter().enumerate() {
                 n += 1;
                 let cell = Cell {
@@ -797,13 +894,9 @@ async fn permission_matrix() {
                     bucket: state.bucket(),
                     upload_id: upload_id.clone(),
                     n,
-                    key: principal.key.as_ref(),
+                    key,
                 };
-                let head_key = if op.form {
-                    None
-                } else {
-                    principal.key.as_ref()
-                };
+                let head_key = if op.form { None } else { key };
                 let resp = call(&server, head_key, (op.build)(&cell)).await;
                 assert!(
                     resp.status < 500,
@@ -813,32 +906,28 @@ async fn permission_matrix() {
                     resp.status,
                     resp.text()
                 );
-                let allowed = resp.status != 403;
-                if !allowed && resp.text().contains("<Code>") {
-                    assert_eq!(
-                        resp.xml("Code").as_deref(),
-                        Some(principal.denial),
-                        "{state:?} {} {}",
-                        principal.name,
-                        op.name
-                    );
-                }
                 let expected = (principal.expect)(state, op);
                 cells += 1;
-                let mark = match (allowed, expected) {
-                    (true, true) => "allow",
-                    (false, false) => "deny",
-                    (true, false) => "ALLOW!",
-                    (false, true) => "DENY!",
+                let (allowed, wrong_code) = match refused(principal, &resp) {
+                    Ok(refused) => (!refused, None),
+                    Err(why) => (false, Some(why)),
                 };
-                let _ = write!(rows[i], " {mark:9}");
-                if allowed != expected {
+                let mark = match (allowed, expected, &wrong_code) {
+                    (_, _, Some(_)) => "CODE!",
+                    (true, true, None) => "allow",
+                    (false, false, None) => "deny",
+                    (true, false, None) => "ALLOW!",
+                    (false, true, None) => "DENY!",
+                };
+                let _ = write!(rows[i], " {mark:column$}");
+                if allowed != expected || wrong_code.is_some() {
                     mismatches.push(format!(
-                        "{state:?} / {} / {}: expected {}, got {} {}",
+                        "{state:?} / {} / {}: expected {}, got {} {}{}",
                         principal.name,
                         op.name,
                         if expected { "allow" } else { "deny" },
                         resp.status,
+                        wrong_code.map(|w| format!("({w}) ")).unwrap_or_default(),
                         resp.text()
                     ));
                 }
@@ -855,16 +944,17 @@ async fn permission_matrix() {
         let create = req("PUT", format!("/svc-{}", principal.appid), &[], &[], b"");
         let list = req("GET", "/".to_string(), &[], &[], b"");
         for (name, built) in [("CreateBucket", create), ("ListBuckets", list)] {
-            let resp = call(&server, principal.key.as_ref(), built).await;
-            let allowed = resp.status != 403;
+            let resp = call(&server, principal.keys[0].as_ref(), built).await;
+            let allowed = refused(principal, &resp) == Ok(false);
             cells += 1;
             let _ = writeln!(
                 table,
-                "  {name:width$}  {:9} {}",
+                "  {name:width$}  {:column$} {}",
                 principal.name,
                 if allowed { "allow" } else { "deny" }
             );
-            if allowed != principal.expect_service || resp.status >= 300 && allowed {
+            let wrong = refused(principal, &resp).is_err();
+            if allowed != principal.expect_service || resp.status >= 300 && allowed || wrong {
                 mismatches.push(format!(
                     "service / {} / {name}: got {} {}",
                     principal.name,
@@ -875,13 +965,17 @@ async fn permission_matrix() {
         }
     }
     println!("{table}");
+    for mismatch in &mismatches {
+        println!("MISMATCH {mismatch}");
+    }
     println!(
-        "permission matrix: {} bucket operations x {} principals x {} bucket states + 2 service operations x {} principals = {cells} cells, {} mismatches",
+        "permission matrix: {} bucket operations x {} principals x {} bucket states + 2 service operations x {} principals = {cells} cells, {} mismatches, {:.1} s",
         ops.len(),
         principals.len(),
         STATES.len(),
         principals.len(),
-        mismatches.len()
+        mismatches.len(),
+        started.elapsed().as_secs_f64()
     );
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }

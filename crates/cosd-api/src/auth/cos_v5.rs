@@ -11,6 +11,15 @@
 //! KeyTime is `q-key-time`, as the GO SDK computes it (the other SDKs send equal sign and key
 //! times). Since `q-sign-time` is then covered by no MAC, the validity window enforced is the
 //! intersection of both ranges: editing `q-sign-time` cannot extend a captured signature.
+//!
+//! COS lets a signature leave query parameters out of `q-url-param-list`, and SDKs rely on it
+//! for ordinary ones. But the sub-resource parameters the routing step dispatches on
+//! ([`SUBRESOURCES`]: `acl`, `policy`, `cors`, `uploads`, `uploadId`, `partNumber`, `delete`,
+//! `append`, `location`, `tagging`, …) choose the operation, so a request carrying one must have
+//! signed it: otherwise a presigned GET URL would become GET `?acl` or `?policy`, or a presigned
+//! PUT an Upload Part, by appending a parameter. Parameters that only shape the answer of the
+//! same operation (`list-type`, `prefix`, `position`, `response-*`, …) may still be unsigned:
+//! authorization sees their values as sent.
 
 use super::primitives::{
     decode, decode_query, decode_str, encode, header_str, join_sorted_pairs, mac, mac_matches_hex,
@@ -20,6 +29,7 @@ use super::{
     Authenticated, BodyCheck, Keyring, Principal, RequestHead, RequestToSign, MAX_CLOCK_SKEW_SECS,
 };
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::route::SUBRESOURCES;
 use hmac::Mac;
 use sha1::{Digest, Sha1};
 use std::borrow::Cow;
@@ -237,6 +247,7 @@ fn verify(
     if !matches {
         return Err(ApiError::new(ErrorCode::SignatureDoesNotMatch));
     }
+    check_operation_signed(head.uri.query().unwrap_or(""), &auth.param_list)?;
     Ok(Authenticated {
         principal: Principal::Account {
             account: secret.account,
@@ -273,6 +284,27 @@ pub(super) fn check_window(start: u64, end: u64, now: u64, field: &str) -> ApiRe
             ErrorCode::AccessDenied,
             format!("Request is not valid yet: its {field} starts in the future."),
         ));
+    }
+    Ok(())
+}
+
+/// Refuses a request carrying a sub-resource parameter its signature does not cover (see the
+/// module doc).
+fn check_operation_signed(query: &str, param_list: &[String]) -> ApiResult<()> {
+    for (key, _) in raw_query_pairs(query) {
+        let key = decode_query(key);
+        let Some(name) = SUBRESOURCES.iter().find(|s| s.as_bytes() == key) else {
+            continue;
+        };
+        if param_list.binary_search(&signed_name(&key)).is_err() {
+            return Err(ApiError::with_message(
+                ErrorCode::AccessDenied,
+                format!(
+                    "The signature does not cover the query parameter {name}, which selects the \
+                     operation: list it in q-url-param-list."
+                ),
+            ));
+        }
     }
     Ok(())
 }
@@ -744,6 +776,59 @@ mod tests {
             code(head.authenticate(&KEYS, NOW)),
             ErrorCode::SignatureDoesNotMatch
         );
+    }
+
+    #[test]
+    fn an_appended_sub_resource_must_be_signed() {
+        let get = RequestToSign {
+            method: "GET",
+            path: "/k",
+            params: &[],
+            headers: &[("host", "h")],
+        };
+        let query = presign_query(AK, SK, &get, NOW - 1, NOW + 900);
+        let presigned = |extra: &str| {
+            Head::new("GET", &format!("/k?{extra}{query}"), &[("host", "h")])
+                .authenticate(&KEYS, NOW)
+        };
+        presigned("").expect("the presigned GET verifies");
+        // Unsigned parameters that keep the operation still pass.
+        presigned("response-content-type=text%2Fplain&list-type=2&prefix=a&")
+            .expect("unsigned ordinary parameters pass");
+        for appended in [
+            "acl&",
+            "policy=&",
+            "cors&",
+            "uploads&",
+            "uploadId=1&partNumber=1&",
+            "tagging&",
+            "%61cl&",
+            "response-content-type=x&acl&",
+        ] {
+            let err = presigned(appended).unwrap_err();
+            assert_eq!(err.code, ErrorCode::AccessDenied, "{appended}");
+            assert!(err.message.contains("q-url-param-list"), "{}", err.message);
+        }
+        // The same in the Authorization header: a signed header cannot be replayed on `?acl`.
+        let auth = leak(sign(AK, SK, &get, NOW - 1, NOW + 900));
+        let head = Head::new("GET", "/k?acl", &with_auth(&[("host", "h")], auth));
+        assert_eq!(code(head.authenticate(&KEYS, NOW)), ErrorCode::AccessDenied);
+        // A signature that covers the sub-resource verifies; the name is compared as COS signs
+        // it (lower-cased), the value must match as for any signed parameter.
+        let parts = RequestToSign {
+            method: "PUT",
+            path: "/k",
+            params: &[("partNumber", "1"), ("uploadId", "u")],
+            headers: &[("host", "h")],
+        };
+        let auth = leak(sign(AK, SK, &parts, NOW - 1, NOW + 900));
+        let head = Head::new(
+            "PUT",
+            "/k?partNumber=1&uploadId=u",
+            &with_auth(&[("host", "h")], auth),
+        );
+        head.authenticate(&KEYS, NOW)
+            .expect("signed sub-resources verify");
     }
 
     #[test]

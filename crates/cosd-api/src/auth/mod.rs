@@ -56,7 +56,8 @@ pub struct Scope {
 }
 
 /// Looks up secret keys by access key id (COS `SecretId`).
-pub trait Keyring: Send + Sync {
+/// A keyring also knows the accounts its keys belong to ([`crate::acl::Accounts`]).
+pub trait Keyring: crate::acl::Accounts + Send + Sync {
     /// The secret a request signed by `access_key` must verify against. `token` is the
     /// security token the request carried: a temporary key is known only with its token.
     /// Fails with `InvalidAccessKeyId` for an unknown key (or a token that does not verify)

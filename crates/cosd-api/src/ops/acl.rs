@@ -13,7 +13,7 @@ const MAX_REPLACE_ATTEMPTS: usize = 8;
 
 /// The ACL a `?acl` PUT asks for: from its headers or from its body, exactly one of them.
 async fn requested(ctx: &Ctx<'_>, body: ByteStream, level: Level) -> ApiResult<Requested> {
-    let from_headers = acl::from_fields(ctx.headers, level, None)?;
+    let from_headers = acl::from_fields(ctx.headers, level, None, ctx.accounts)?;
     // One byte over the limit is enough to know the body is too large.
     let body = read_small_body(body, MAX_ACL_BODY + 1).await?;
     match (from_headers, body.is_empty()) {
@@ -26,6 +26,7 @@ async fn requested(ctx: &Ctx<'_>, body: ByteStream, level: Level) -> ApiResult<R
             &body,
             &ctx.bucket().owner,
             level,
+            ctx.accounts,
         )?)),
         (None, true) => Err(ApiError::with_message(
             ErrorCode::MissingRequestBodyError,

@@ -33,7 +33,7 @@ pub async fn append(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
         }
     };
     let md5 = content_md5(ctx.headers)?;
-    let attrs = object_attrs(ctx.headers)?;
+    let attrs = object_attrs(ctx.headers, ctx.accounts)?;
     let room = MAX_APPENDABLE_BYTES.saturating_sub(position);
     let body = upload_body(ctx.headers, body, room)?;
     let rec = ctx

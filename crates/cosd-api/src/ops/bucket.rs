@@ -56,7 +56,7 @@ pub async fn create(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
     let account = ctx.account();
     validate_bucket_name(name, account, ctx.region)?;
     reject_unsupported(ctx.headers)?;
-    let acl = acl::from_fields(ctx.headers, acl::Level::Bucket, None)?;
+    let acl = acl::from_fields(ctx.headers, acl::Level::Bucket, None, ctx.accounts)?;
     // The optional CreateBucketConfiguration (location constraint, MAZ) has no effect on a
     // single-region server; it is read so the connection stays usable.
     read_small_body(body, MAX_CREATE_BODY).await?;

@@ -112,12 +112,12 @@ pub async fn copy(ctx: &Ctx<'_>) -> ApiResult<Reply> {
         return Err(ApiError::with_message(ErrorCode::InvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata or storage class: use the Replaced metadata directive."));
     }
     let attrs = if replace {
-        object_attrs(ctx.headers)?
+        object_attrs(ctx.headers, ctx.accounts)?
     } else {
         // The copy's ACL is what this request says (by default: the bucket's), not the source's.
         ObjectAttrs {
             storage_class: storage_class(ctx.headers)?,
-            acl: object_acl(ctx.headers, None)?,
+            acl: object_acl(ctx.headers, None, ctx.accounts)?,
             ..src.attrs.clone()
         }
     };

@@ -126,9 +126,10 @@ pub fn reject_unsupported<F: Fields>(fields: &F) -> ApiResult<()> {
 pub fn object_acl<F: Fields>(
     fields: &F,
     form_acl: Option<&str>,
+    accounts: &dyn acl::Accounts,
 ) -> ApiResult<Option<Vec<cosd_store::AclGrant>>> {
     Ok(
-        match acl::from_fields(fields, acl::Level::Object, form_acl)? {
+        match acl::from_fields(fields, acl::Level::Object, form_acl, accounts)? {
             Some(acl::Requested::Set(acl)) => Some(acl.to_stored()),
             Some(acl::Requested::Inherit) | None => None,
         },
@@ -143,7 +144,7 @@ pub(super) fn not_yet(what: String) -> ApiError {
 }
 
 /// What a write request says about the object it creates.
-pub fn object_attrs<F: Fields>(fields: &F) -> ApiResult<ObjectAttrs> {
+pub fn object_attrs<F: Fields>(fields: &F, accounts: &dyn acl::Accounts) -> ApiResult<ObjectAttrs> {
     let get = |name: &str| -> ApiResult<Option<String>> {
         fields
             .value(name)?
@@ -198,7 +199,7 @@ pub fn object_attrs<F: Fields>(fields: &F) -> ApiResult<ObjectAttrs> {
         content,
         user_meta,
         storage_class: storage_class(fields)?,
-        acl: object_acl(fields, None)?,
+        acl: object_acl(fields, None, accounts)?,
     })
 }
 
@@ -378,6 +379,11 @@ pub fn parse_range(value: Option<&str>, size: u64) -> ApiResult<Option<ByteRange
 mod tests {
     use super::*;
 
+    /// Accounts where every APPID exists.
+    fn anyone(_: &str) -> bool {
+        true
+    }
+
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
@@ -478,7 +484,7 @@ mod tests {
             ("x-amz-meta-Team", "t_1"),
             ("x-cos-storage-class", "standard_ia"),
         ]);
-        let a = object_attrs(&h).unwrap();
+        let a = object_attrs(&h, &anyone).unwrap();
         assert_eq!(a.content.content_type.as_deref(), Some("text/plain"));
         assert_eq!(a.content.content_encoding, None);
         assert_eq!(
@@ -492,7 +498,7 @@ mod tests {
         let big = "v".repeat(MAX_USER_META_BYTES);
         let too_big = headers(&[("x-cos-meta-a", big.as_str())]);
         assert_eq!(
-            object_attrs(&too_big).unwrap_err().code,
+            object_attrs(&too_big, &anyone).unwrap_err().code,
             ErrorCode::MetadataTooLarge
         );
         assert_eq!(
@@ -514,7 +520,7 @@ mod tests {
         ] {
             form.insert(name, value.to_string()).unwrap();
         }
-        let a = object_attrs(&form).unwrap();
+        let a = object_attrs(&form, &anyone).unwrap();
         assert_eq!(a.content.content_type.as_deref(), Some("image/png"));
         assert_eq!(a.user_meta, vec![("camera".into(), "x100".into())]);
         assert_eq!(a.storage_class, "ARCHIVE");
@@ -524,7 +530,7 @@ mod tests {
         let refused = |name: &str, value: &str| {
             let mut form = FormFields::default();
             form.insert(name, value.to_string()).unwrap();
-            object_attrs(&form).unwrap_err().code
+            object_attrs(&form, &anyone).unwrap_err().code
         };
         assert_eq!(refused("x-cos-meta-a b", "v"), ErrorCode::InvalidArgument);
         assert_eq!(
@@ -535,7 +541,7 @@ mod tests {
 
         let mut grant = FormFields::default();
         grant.insert("x-cos-grant-read", "id=\"1\"".into()).unwrap();
-        let acl = object_attrs(&grant).unwrap().acl.unwrap();
+        let acl = object_attrs(&grant, &anyone).unwrap().acl.unwrap();
         assert_eq!(
             (acl[0].grantee.as_str(), acl[0].permission.as_str()),
             ("1", "READ")
@@ -546,7 +552,7 @@ mod tests {
         );
         let mut default = FormFields::default();
         default.insert("x-cos-acl", "default".into()).unwrap();
-        assert_eq!(object_attrs(&default).unwrap().acl, None);
+        assert_eq!(object_attrs(&default, &anyone).unwrap().acl, None);
     }
 
     #[test]

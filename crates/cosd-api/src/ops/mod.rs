@@ -42,6 +42,8 @@ pub struct Ctx<'a> {
     pub route: &'a Route,
     pub headers: &'a HeaderMap,
     pub principal: &'a Principal,
+    /// The accounts an ACL grant may name.
+    pub accounts: &'a (dyn crate::acl::Accounts + Sync),
     /// The request as the authorize step saw it (for authorizing a copy's source).
     pub request: &'a crate::authorize::Request<'a>,
     pub dialect: Dialect,

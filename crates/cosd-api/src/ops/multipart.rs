@@ -72,7 +72,7 @@ fn part_reply(part: &PartRecord) -> Reply {
 
 pub async fn initiate(ctx: &Ctx<'_>) -> ApiResult<Reply> {
     reject_unsupported(ctx.headers)?;
-    let attrs = object_attrs(ctx.headers)?;
+    let attrs = object_attrs(ctx.headers, ctx.accounts)?;
     let bucket = &ctx.bucket().name;
     let upload = ctx
         .store

@@ -27,7 +27,7 @@ const RESPONSE_OVERRIDES: &[(&str, &str)] = &[
 pub async fn put(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
     reject_unsupported(ctx.headers)?;
     let body = upload_body(ctx.headers, body, MAX_PUT_BYTES)?;
-    let attrs = object_attrs(ctx.headers)?;
+    let attrs = object_attrs(ctx.headers, ctx.accounts)?;
     let md5 = content_md5(ctx.headers)?;
     let result = ctx
         .store

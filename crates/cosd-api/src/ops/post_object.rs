@@ -90,8 +90,8 @@ pub async fn post(
         return Err(not_yet("The tagging field".to_string()));
     }
     let attrs = ObjectAttrs {
-        acl: object_acl(&fields, fields.get("acl"))?,
-        ..object_attrs(&fields)?
+        acl: object_acl(&fields, fields.get("acl"), keys)?,
+        ..object_attrs(&fields, keys)?
     };
     let md5 = content_md5(&fields)?;
 
