@@ -142,10 +142,15 @@ class CosdServer:
                     raise
         raise last_error  # type: ignore[misc]
 
+    def store_args(self) -> list[str]:
+        """The flags that name this server's store; admin commands (``cosd account …``) on it
+        need the same ones."""
+        return ["--data-dir", str(self.data_dir), *meta_args(self.data_dir)]
+
     def _spawn_and_wait(self, timeout: float) -> None:
         self.starts += 1
-        cmd = [str(self.binary), "serve", "--listen", f"127.0.0.1:{self.port}",
-               "--data-dir", str(self.data_dir), "--region", REGION, *meta_args(self.data_dir)]
+        cmd = [str(self.binary), "serve", "--listen", f"127.0.0.1:{self.port}", "--region", REGION,
+               *self.store_args()]
         with open(self.log_path, "ab") as log:
             log.write(f"\n===== start #{self.starts}: {' '.join(cmd)}\n".encode())
             log.flush()

@@ -24,11 +24,19 @@ OTHER_KEY = "cosdCompatOtherSecretKey0000000000001"
 @pytest.fixture(scope="module")
 def server(workdir):
     data = workdir / "acl" / "data"
-    (data / "settings").mkdir(parents=True)
-    doc = {"accounts": [{"appid": OTHER_APPID, "name": "other",
-                         "keys": [{"secret_id": OTHER_ID, "secret_key": OTHER_KEY, "created_ms": 0}]}]}
-    (data / "settings" / "accounts.setting").write_text("v1\n" + json.dumps(doc))
-    srv = H.CosdServer(data_dir=data, log_path=workdir / "cosd-acl.log", name="acl")
+    data.mkdir(parents=True)
+    # Declared in the TOML file, which every metadata backend takes in at start.
+    config = workdir / "acl" / "cosd.toml"
+    config.write_text(f'''
+[[accounts]]
+appid = "{OTHER_APPID}"
+name = "other"
+[[accounts.keys]]
+secret_id = "{OTHER_ID}"
+secret_key = "{OTHER_KEY}"
+''')
+    srv = H.CosdServer(data_dir=data, log_path=workdir / "cosd-acl.log", name="acl",
+                       extra_env={"COSD_CONFIG": str(config)})
     try:
         srv.start()
     except H.ServerStartError as e:

@@ -25,7 +25,7 @@ import cosd_helpers as H
 def cosd_cli(cosd, *args: str) -> str:
     """Runs an admin command on the session server's data directory (while it runs)."""
     env = {"COSD_APPID": H.APPID, "RUST_LOG": "warn", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([str(cosd.binary), *args, "--data-dir", str(cosd.data_dir)], env=env,
+    done = subprocess.run([str(cosd.binary), *args, *cosd.store_args()], env=env,
                           capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr.decode()
     return done.stdout.decode()

@@ -4,11 +4,11 @@
 //! running server (`--endpoint`, a signed `GET /<bucket>?cors`) or, when the server is stopped,
 //! straight from its data directory.
 
+use crate::config::{Config, ServeArgs};
 use crate::credentials::Credentials;
 use clap::Args;
 use cosd_api::cors::{self, CorsConfiguration, PreflightDenied};
 use http_body_util::{BodyExt, Empty};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -29,9 +29,9 @@ pub struct ExplainArgs {
     /// COSD_SECRET_KEY, else from the data directory).
     #[arg(long)]
     endpoint: Option<String>,
-    /// The data directory [default: ./cosd-data].
-    #[arg(long, env = "COSD_DATA_DIR")]
-    data_dir: Option<PathBuf>,
+    /// The store to read when the server is stopped (the flags of `cosd serve`).
+    #[command(flatten)]
+    store: ServeArgs,
 }
 
 /// Prints the decision; exits 0 when the preflight is allowed, 1 when refused, 2 on error.
@@ -43,13 +43,13 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(format!("cannot start the runtime: {e}")),
     };
-    let data_dir = args
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_DATA_DIR));
+    let store_config = match Config::resolve(args.store, |k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
     let config = match &args.endpoint {
-        Some(endpoint) => runtime.block_on(fetch(endpoint, &args.bucket, &data_dir)),
-        None => runtime.block_on(read_data_dir(&data_dir, &args.bucket)),
+        Some(endpoint) => runtime.block_on(fetch(endpoint, &args.bucket, &store_config.data_dir)),
+        None => runtime.block_on(read_store(&store_config, &args.bucket)),
     };
     match config {
         Ok(config) => {
@@ -130,16 +130,10 @@ pub fn explain(
     (out, allowed)
 }
 
-async fn read_data_dir(
-    data_dir: &std::path::Path,
-    bucket: &str,
-) -> Result<Option<CorsConfiguration>, String> {
-    let store = cosd_store::Store::open_embedded(data_dir).map_err(|e| {
-        format!(
-            "cannot open {} ({e}); if the server is running, ask it with --endpoint",
-            data_dir.display()
-        )
-    })?;
+async fn read_store(config: &Config, bucket: &str) -> Result<Option<CorsConfiguration>, String> {
+    let store = crate::storage::open_store(config)
+        .await
+        .map_err(|e| format!("{e}; if the server is running, ask it with --endpoint"))?;
     if store
         .meta
         .get_bucket(bucket)
@@ -147,7 +141,7 @@ async fn read_data_dir(
         .map_err(|e| e.to_string())?
         .is_none()
     {
-        return Err(format!("no bucket {bucket} in {}", data_dir.display()));
+        return Err(format!("no bucket {bucket} in this store"));
     }
     match store
         .meta

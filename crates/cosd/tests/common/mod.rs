@@ -35,27 +35,12 @@ impl Server {
         server
     }
 
-    /// Starts a server on a fresh data directory whose `accounts` setting declares an account
-    /// for each of `keys` (with that one key), besides the root account.
+    /// Starts a server on a fresh data directory with an account declared for each of `keys`
+    /// (with that one key), besides the root account.
     pub fn start_with_accounts(keys: &[TestKey]) -> Server {
         let tmp = tempfile::tempdir().expect("temp dir");
-        let dir = tmp.path().to_path_buf();
-        let doc: Vec<String> = keys
-            .iter()
-            .map(|k| {
-                format!(
-                    r#"{{"appid":"{}","name":"a{}","keys":[{{"secret_id":"{}","secret_key":"{}","created_ms":0}}]}}"#,
-                    k.appid, k.appid, k.secret_id, k.secret_key
-                )
-            })
-            .collect();
-        std::fs::create_dir_all(dir.join("settings")).expect("settings dir");
-        std::fs::write(
-            dir.join("settings/accounts.setting"),
-            format!("v1\n{{\"accounts\":[{}]}}", doc.join(",")),
-        )
-        .expect("write the accounts setting");
-        let mut server = Server::start_on(&dir, &[]);
+        let config = accounts_config(tmp.path(), keys);
+        let mut server = Server::start_on(tmp.path(), &[("COSD_CONFIG", config.to_str().unwrap())]);
         server._tmp = Some(tmp);
         server
     }
@@ -117,7 +102,7 @@ impl Drop for Server {
 /// With `COSD_TEST_META=postgres`, the `--meta` of a server on `data_dir`: a database of its
 /// own on the cluster `COSD_TEST_POSTGRES_URL`, the same one again when a test restarts a
 /// server on the same directory (the throw-away cluster goes with all of them at the end).
-fn meta_args(data_dir: &Path) -> Vec<String> {
+pub fn meta_args(data_dir: &Path) -> Vec<String> {
     use std::hash::{Hash, Hasher};
     match std::env::var("COSD_TEST_META").as_deref() {
         Err(_) | Ok("embedded") => return vec![],
@@ -148,6 +133,24 @@ fn meta_args(data_dir: &Path) -> Vec<String> {
         "--meta".into(),
         cosd_store::testing::with_database(&cluster, &name),
     ]
+}
+
+/// Writes `<data_dir>/accounts.toml`, declaring an account named `a<appid>` for each of `keys`
+/// (with that one key), and returns its path for `COSD_CONFIG`. Declared accounts are taken in
+/// at start by every metadata backend.
+pub fn accounts_config(data_dir: &Path, keys: &[TestKey]) -> PathBuf {
+    let toml: String = keys
+        .iter()
+        .map(|k| {
+            format!(
+                "[[accounts]]\nappid = \"{}\"\nname = \"a{}\"\n[[accounts.keys]]\nsecret_id = \"{}\"\nsecret_key = \"{}\"\n",
+                k.appid, k.appid, k.secret_id, k.secret_key
+            )
+        })
+        .collect();
+    let config = data_dir.join("accounts.toml");
+    std::fs::write(&config, toml).expect("write the config file");
+    config
 }
 
 /// Reads the child's stdout until it announces its address (at most 20 s).
@@ -227,11 +230,22 @@ impl Request {
 
 /// Sends a request over a new connection and reads the whole response.
 pub async fn send(addr: SocketAddr, req: Request) -> Response {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    match try_send(addr, req).await {
+        Ok(resp) => resp,
+        Err(e) => panic!("request to {addr}: {e}"),
+    }
+}
+
+/// Like [`send`], but a refused, cut or failed connection is an error, not a panic (for tests
+/// that kill servers under load).
+pub async fn try_send(addr: SocketAddr, req: Request) -> Result<Response, String> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await
-            .expect("handshake");
+            .map_err(|e| format!("handshake: {e}"))?;
     tokio::spawn(conn);
     let mut builder = http::Request::builder()
         .method(req.method.clone())
@@ -256,20 +270,20 @@ pub async fn send(addr: SocketAddr, req: Request) -> Response {
     let resp = sender
         .send_request(builder.body(Full::new(req.body)).unwrap())
         .await
-        .expect("send request");
+        .map_err(|e| format!("send request: {e}"))?;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let body = resp
         .into_body()
         .collect()
         .await
-        .expect("read body")
+        .map_err(|e| format!("read body: {e}"))?
         .to_bytes();
-    Response {
+    Ok(Response {
         status,
         headers,
         body,
-    }
+    })
 }
 
 pub fn now_secs() -> u64 {
@@ -311,7 +325,19 @@ pub fn cos_signed_as(
     params: &[(&str, &str)],
     headers: &[(&str, &str)],
 ) -> Request {
-    let host = server.addr.to_string();
+    cos_signed_at(server.addr, key, method, path, params, headers)
+}
+
+/// [`cos_signed_as`] for a server known by its address only.
+pub fn cos_signed_at(
+    addr: SocketAddr,
+    key: &TestKey,
+    method: &str,
+    path: &str,
+    params: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> Request {
+    let host = addr.to_string();
     let mut signed: Vec<(&str, &str)> = headers.to_vec();
     signed.push(("host", host.as_str()));
     let now = now_secs();
@@ -384,6 +410,8 @@ pub fn cosd_cli(data_dir: &Path, args: &[&str]) -> Result<String, String> {
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
+        // The same store the server on `data_dir` uses.
+        .args(meta_args(data_dir))
         .env("RUST_LOG", "warn")
         .env_remove("COSD_CONFIG")
         .output()
