@@ -3,6 +3,7 @@
 //! which beats the default.
 
 use clap::Args;
+use cosd_store::BlobLocation;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -18,7 +19,8 @@ pub const DEFAULT_DOMAINS: &[&str] = &["cos.localhost", "localhost"];
 /// `cosd serve` flags.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// TOML file with any of: listen, data_dir, region, domains, appid, secret_id, secret_key.
+    /// TOML file with any of: listen, data_dir, region, domains, appid, secret_id, secret_key,
+    /// blobs.
     #[arg(long, env = "COSD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:9000].
@@ -34,6 +36,10 @@ pub struct ServeArgs {
     /// in the environment) [default: cos.localhost,localhost].
     #[arg(long = "domain", env = "COSD_DOMAINS", value_delimiter = ',')]
     pub domains: Vec<String>,
+    /// Where blobs live: a directory, fs:///dir, s3://bucket[/root]?endpoint=…&region=…, or
+    /// opendal:<scheme>?option=value… [default: <data-dir>/blobs].
+    #[arg(long, env = "COSD_BLOBS")]
+    pub blobs: Option<String>,
 }
 
 /// The root account as configured (environment or file); unset parts are generated.
@@ -55,6 +61,7 @@ struct FileConfig {
     appid: Option<String>,
     secret_id: Option<String>,
     secret_key: Option<String>,
+    blobs: Option<String>,
 }
 
 /// The resolved configuration of `cosd serve`.
@@ -65,6 +72,8 @@ pub struct Config {
     pub region: String,
     pub domains: Vec<String>,
     pub root: RootAccount,
+    /// `None`: the embedded default, `<data_dir>/blobs`.
+    pub blobs: Option<BlobLocation>,
 }
 
 impl Config {
@@ -107,7 +116,15 @@ impl Config {
                 return Err(format!("invalid APPID {appid:?}: it must be a number"));
             }
         }
+        let blobs = match args.blobs.or(file.blobs) {
+            Some(s) => Some(
+                s.parse::<BlobLocation>()
+                    .map_err(|e| format!("invalid --blobs: {e}"))?,
+            ),
+            None => None,
+        };
         Ok(Config {
+            blobs,
             listen: args
                 .listen
                 .or(file.listen)
@@ -144,6 +161,7 @@ mod tests {
             data_dir: None,
             region: None,
             domains: vec![],
+            blobs: None,
         }
     }
 
@@ -155,6 +173,27 @@ mod tests {
         assert_eq!(c.region, DEFAULT_REGION);
         assert_eq!(c.domains, vec!["cos.localhost", "localhost"]);
         assert!(c.root.secret_id.is_none());
+        assert!(c.blobs.is_none());
+    }
+
+    #[test]
+    fn blobs_from_flag_or_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cosd.toml");
+        std::fs::write(&path, "blobs = \"fs:///srv/blobs\"\n").unwrap();
+        let mut a = args();
+        a.config = Some(path.clone());
+        let c = Config::resolve(a, |_| None).unwrap();
+        assert_eq!(c.blobs.unwrap().to_string(), "opendal:fs?root=/srv/blobs");
+        let mut a = args();
+        a.config = Some(path);
+        a.blobs = Some("/mnt/blobs".into());
+        let c = Config::resolve(a, |_| None).unwrap();
+        assert_eq!(c.blobs, Some(BlobLocation::Dir("/mnt/blobs".into())));
+        let mut a = args();
+        a.blobs = Some("ftp://host/x".into());
+        let err = Config::resolve(a, |_| None).unwrap_err();
+        assert!(err.contains("unknown blob location scheme"), "{err}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use config::{Config, ServeArgs};
 use cosd_api::route::RouteConfig;
 use cosd_api::service::{serve, AppState};
-use cosd_store::Store;
+use cosd_store::{blob, RedbMeta, Store};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -94,15 +94,15 @@ async fn serve_until_signalled(config: Config) -> Result<(), String> {
             creds.appid
         );
     }
-    let store = Store::open_embedded(&config.data_dir).map_err(|e| {
-        format!(
-            "cannot open the store in {}: {e}",
-            config.data_dir.display()
-        )
-    })?;
-    // The embedded store is locked to this process, so no other writer can have uploads in
-    // flight: every unreferenced blob is an orphan of an earlier crash.
-    match store.sweep_orphans(Duration::ZERO).await {
+    let store = open_store(&config)?;
+    // Blobs only this process writes (the embedded default, locked with the metadata) have no
+    // uploads in flight at start, so every unreferenced one is an orphan of an earlier crash;
+    // a shared blob service may hold other nodes' blobs in flight, which the grace spares.
+    let grace = match config.blobs {
+        None => Duration::ZERO,
+        Some(_) => SWEEP_EVERY,
+    };
+    match store.sweep_orphans(grace).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(removed = n, "removed orphan blobs left by an earlier crash"),
         Err(e) => tracing::warn!(error = %e, "orphan sweep failed"),
@@ -129,6 +129,28 @@ async fn serve_until_signalled(config: Config) -> Result<(), String> {
     sweeper.abort();
     tracing::info!("cosd stopped");
     Ok(())
+}
+
+/// Opens the metadata and blob stores the configuration names.
+fn open_store(config: &Config) -> Result<Store, String> {
+    let Some(location) = &config.blobs else {
+        return Store::open_embedded(&config.data_dir).map_err(|e| {
+            format!(
+                "cannot open the store in {}: {e}",
+                config.data_dir.display()
+            )
+        });
+    };
+    let meta = RedbMeta::open(&config.data_dir.join("meta.redb")).map_err(|e| {
+        format!(
+            "cannot open the metadata in {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    // The location prints with its secrets masked.
+    let blobs = blob::open(location).map_err(|e| format!("cannot open the blob store: {e}"))?;
+    tracing::info!(blobs = %location, "blob store opened");
+    Ok(Store::new(Arc::new(meta), blobs))
 }
 
 async fn sweep_periodically(store: Store) {

@@ -109,12 +109,13 @@ impl OpenDalBlobs {
     }
 }
 
-/// Registers the compiled-in services and installs ring as TLS provider (ring builds far
-/// lighter than rustls' default). Both are process-wide and idempotent.
+/// Registers the compiled-in services and installs the HTTP client, with ring as its TLS
+/// provider (ring builds far lighter than rustls' default). All process-wide and idempotent.
 fn install_defaults() {
     // An error means a provider is already installed, which is as good.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    opendal::install_default();
+    opendal::init_default_registry();
+    opendal_http_transport_reqwest::install_default();
 }
 
 /// Refuses options the compiled-in services do not know (OpenDAL would silently ignore a

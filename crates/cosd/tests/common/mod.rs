@@ -22,7 +22,20 @@ pub struct Server {
     /// What the server printed on stdout up to and including its "listening on" line.
     pub startup_output: String,
     pub data_dir: PathBuf,
+    /// Where the server keeps blob files: `<data_dir>/blobs` under the embedded default, `None`
+    /// when `COSD_TEST_SERVE_ARGS` puts blobs elsewhere (tests then skip looking at files).
+    pub local_blobs: Option<PathBuf>,
     _tmp: Option<tempfile::TempDir>,
+}
+
+/// Extra `cosd serve` arguments from `COSD_TEST_SERVE_ARGS` (whitespace-split), so that the
+/// whole suite can be rerun against another backend, e.g. `--blobs fs:///tmp/shared`.
+pub fn extra_serve_args() -> Vec<String> {
+    std::env::var("COSD_TEST_SERVE_ARGS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
 }
 
 impl Server {
@@ -38,6 +51,16 @@ impl Server {
     /// Starts a server on `data_dir` with extra environment variables (the root keys are set
     /// unless `envs` overrides them).
     pub fn start_on(data_dir: &Path, envs: &[(&str, &str)]) -> Server {
+        Server::start_with(data_dir, envs, &extra_serve_args())
+    }
+
+    /// Starts a server on the embedded default backend, whatever `COSD_TEST_SERVE_ARGS` says,
+    /// with `args` added to `cosd serve`.
+    pub fn start_embedded_on(data_dir: &Path, envs: &[(&str, &str)], args: &[String]) -> Server {
+        Server::start_with(data_dir, envs, args)
+    }
+
+    fn start_with(data_dir: &Path, envs: &[(&str, &str)], args: &[String]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cosd"));
         // Port 0: the server picks a free port and announces it, so parallel tests never race
         // for the same one.
@@ -45,6 +68,7 @@ impl Server {
             .arg(data_dir)
             .env("COSD_SECRET_ID", SECRET_ID)
             .env("COSD_SECRET_KEY", SECRET_KEY)
+            .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -62,6 +86,8 @@ impl Server {
             child,
             startup_output,
             data_dir: data_dir.to_path_buf(),
+            local_blobs: (!args.iter().any(|a| a.starts_with("--blobs")))
+                .then(|| data_dir.join("blobs")),
             _tmp: None,
         }
     }
