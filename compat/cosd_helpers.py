@@ -59,6 +59,12 @@ def cosd_binary() -> Path:
     return Path(os.environ.get("COSD_BIN") or REPO_ROOT / "target" / "release" / "cosd")
 
 
+def extra_serve_args() -> list[str]:
+    """Extra ``cosd serve`` arguments from ``COSD_TEST_SERVE_ARGS`` (whitespace-split), so the
+    whole suite can be rerun against another backend, e.g. ``--blobs fs:///tmp/shared``."""
+    return os.environ.get("COSD_TEST_SERVE_ARGS", "").split()
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -124,7 +130,7 @@ class CosdServer:
     def _spawn_and_wait(self, timeout: float) -> None:
         self.starts += 1
         cmd = [str(self.binary), "serve", "--listen", f"127.0.0.1:{self.port}",
-               "--data-dir", str(self.data_dir), "--region", REGION]
+               "--data-dir", str(self.data_dir), "--region", REGION, *extra_serve_args()]
         with open(self.log_path, "ab") as log:
             log.write(f"\n===== start #{self.starts}: {' '.join(cmd)}\n".encode())
             log.flush()

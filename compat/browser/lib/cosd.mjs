@@ -91,7 +91,9 @@ export class Cosd {
   }
 
   async #spawnAndWait(timeoutMs) {
-    const args = ['serve', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--region', REGION];
+    // COSD_TEST_SERVE_ARGS (whitespace-split) reruns the suite against another backend.
+    const extra = (process.env.COSD_TEST_SERVE_ARGS || '').split(/\s+/).filter(Boolean);
+    const args = ['serve', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--region', REGION, ...extra];
     const fd = openSync(this.logPath, 'a');
     this.exit = null;
     this.proc = spawn(this.binary, args, {
