@@ -255,7 +255,7 @@ impl BlobStore for OpenDalBlobs {
             self.op.stat(&path).await.map_err(io_err)?;
             return Ok(Box::pin(stream::empty()));
         }
-        let bytes = self
+        let mut bytes = self
             .op
             .reader(&path)
             .await
@@ -263,7 +263,11 @@ impl BlobStore for OpenDalBlobs {
             .into_bytes_stream(offset..end)
             .await
             .map_err(io_err)?;
-        Ok(exactly(Box::pin(bytes), len, path))
+        // The first chunk is awaited here, so that a missing blob is an error before a reply
+        // starts, and the service has the blob open before the caller streams it.
+        let first = bytes.try_next().await?;
+        let all = stream::iter(first.map(Ok)).chain(bytes);
+        Ok(exactly(Box::pin(all), len, path))
     }
 
     async fn delete(&self, id: &str) -> Result<()> {
