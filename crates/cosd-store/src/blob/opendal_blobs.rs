@@ -214,13 +214,13 @@ async fn discard(op: Operator, path: String, mut writer: Writer) {
 impl BlobStore for OpenDalBlobs {
     async fn write(&self, id: &str, mut body: ByteStream) -> Result<u64> {
         let path = Self::path(id)?;
-        let writer = self
-            .op
-            .writer_with(&path)
-            .chunk(PART_SIZE)
-            .concurrent(PART_CONCURRENCY)
-            .await
-            .map_err(io_err)?;
+        let mut writer = self.op.writer_with(&path);
+        // Parts only where the service writes in parts: elsewhere (fs) a chunk size would
+        // just hold bytes back.
+        if self.op.info().capability().write_can_multi {
+            writer = writer.chunk(PART_SIZE).concurrent(PART_CONCURRENCY);
+        }
+        let writer = writer.await.map_err(io_err)?;
         let mut pending = PendingWrite {
             op: self.op.clone(),
             path,
