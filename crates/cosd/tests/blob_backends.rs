@@ -6,6 +6,7 @@ mod common;
 
 use common::{cos_signed, create_bucket, send, Response, Server, SECRET_ID, SECRET_KEY};
 use cosd_store::{BlobLocation, OpenDalBlobs, RedbMeta, Store};
+use md5::Digest;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -187,6 +188,52 @@ async fn cosd_stores_its_blobs_in_cosd_over_s3() {
     }
     assert_eq!(get(s, "big.bin", &[]).await.status, 404);
     assert_backing_blobs(&backing, 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_racing_overwrites_see_one_whole_version_through_s3() {
+    let backing_dir = tempfile::tempdir().unwrap();
+    let backing = Server::start_embedded_on(backing_dir.path(), &[], &[]);
+    create_bucket(&backing, BLOB_BUCKET).await;
+    let front_dir = tempfile::tempdir().unwrap();
+    let front = std::sync::Arc::new(start_front(front_dir.path(), &backing));
+    create_bucket(&front, BUCKET).await;
+    let versions: Vec<Vec<u8>> = (0..4).map(|i| filled(i, 256 * 1024 + i as usize)).collect();
+    put(&front, "race", &versions[0]).await;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for v in versions.clone() {
+        let s = front.clone();
+        writers.push(tokio::spawn(async move {
+            for _ in 0..5 {
+                put(&s, "race", &v).await;
+            }
+        }));
+    }
+    let mut readers = Vec::new();
+    for _ in 0..2 {
+        let (s, done, versions) = (front.clone(), done.clone(), versions.clone());
+        readers.push(tokio::spawn(async move {
+            let mut reads = 0;
+            // Every read of an old version races the deletion of its blob after the overwrite.
+            while reads < 500 && (reads == 0 || !done.load(std::sync::atomic::Ordering::SeqCst)) {
+                let got = get(&s, "race", &[]).await;
+                assert_eq!(got.status, 200, "{}", got.text());
+                let i = versions.iter().position(|v| got.body == v[..]);
+                let i = i.expect("a read returned one whole version");
+                let etag = format!("\"{}\"", hex::encode(md5::Md5::digest(&versions[i])));
+                assert_eq!(got.header("etag"), Some(etag.as_str()));
+                reads += 1;
+            }
+        }));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    for r in readers {
+        r.await.unwrap();
+    }
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use http::StatusCode;
 use std::io;
 
 /// Reads of an entry whose blob vanished meanwhile, before a GET gives up.
-const READ_TRIES: usize = 3;
+const READ_TRIES: usize = 5;
 
 /// Largest object a single PUT may create (COS: 5 GB).
 pub const MAX_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
