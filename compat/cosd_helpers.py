@@ -80,6 +80,12 @@ def meta_args(data_dir: Path) -> list[str]:
     return ["--meta", f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")]
 
 
+def extra_serve_args() -> list[str]:
+    """Extra ``cosd serve`` arguments from ``COSD_TEST_SERVE_ARGS`` (whitespace-split), so the
+    whole suite can be rerun against another backend, e.g. ``--blobs fs:///tmp/shared``."""
+    return os.environ.get("COSD_TEST_SERVE_ARGS", "").split()
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -145,7 +151,7 @@ class CosdServer:
     def store_args(self) -> list[str]:
         """The flags that name this server's store; admin commands (``cosd account …``) on it
         need the same ones."""
-        return ["--data-dir", str(self.data_dir), *meta_args(self.data_dir)]
+        return ["--data-dir", str(self.data_dir), *meta_args(self.data_dir), *extra_serve_args()]
 
     def _spawn_and_wait(self, timeout: float) -> None:
         self.starts += 1

@@ -92,7 +92,9 @@ export class Cosd {
 
   async #spawnAndWait(timeoutMs) {
     // The admin API: a page's back end (the test origin) gets temporary keys from it.
-    const args = ['serve', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--region', REGION, '--admin-api'];
+    // COSD_TEST_SERVE_ARGS (whitespace-split) reruns the suite against another backend.
+    const extra = (process.env.COSD_TEST_SERVE_ARGS || '').split(/\s+/).filter(Boolean);
+    const args = ['serve', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--region', REGION, '--admin-api', ...extra];
     const fd = openSync(this.logPath, 'a');
     this.exit = null;
     this.proc = spawn(this.binary, args, {

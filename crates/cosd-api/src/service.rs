@@ -15,8 +15,8 @@ use base64::Engine;
 use cosd_store::{ByteStream, Store};
 use futures_util::TryStreamExt;
 use http::header::{
-    HeaderValue, ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN, SERVER,
-    VARY,
+    HeaderValue, ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, CONNECTION, EXPECT,
+    ORIGIN, SERVER, VARY,
 };
 use http::StatusCode;
 use http_body_util::BodyDataStream;
@@ -153,6 +153,14 @@ pub async fn handle(
         .headers_mut()
         .insert(SERVER, HeaderValue::from_static("tencent-cos"));
     *response.extensions_mut() = (*header_case).clone();
+    // A client that asked for `100 Continue` and got an error instead may never send the
+    // body; on a kept connection its next request would be read as the rest of this body
+    // (botocore does exactly that). RFC 9110 §10.1.1: the server says it closes.
+    if status >= 400 && parts.headers.contains_key(EXPECT) {
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
     tracing::info!(
         target: "cosd::request",
         request_id = %request_id,

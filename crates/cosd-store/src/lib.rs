@@ -23,7 +23,7 @@ mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use blob::{BlobStore, ByteStream, FsBlobs};
+pub use blob::{BlobLocation, BlobStore, ByteStream, FsBlobs, OpenDalBlobs, OpenDalConfig};
 pub use hash::{crc64, crc64_combine, BlobDigest, Crc64Concat, DigestHandle, HashingStream};
 pub use list::{list, list_uploads, ListPage, ListQuery, UploadPage, UploadQuery};
 pub use meta::{

@@ -4,6 +4,7 @@
 
 use clap::Args;
 use cosd_api::accounts::{check_appid, Account, Key};
+use cosd_store::BlobLocation;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ pub const DEFAULT_DOMAINS: &[&str] = &["cos.localhost", "localhost"];
 /// `cosd serve` flags.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// TOML file with any of: listen, data_dir, meta, region, domains, appid, secret_id,
+    /// TOML file with any of: listen, data_dir, meta, blobs, region, domains, appid, secret_id,
     /// secret_key, admin_api, and [[accounts]] tables (appid, name, [[accounts.keys]]
     /// secret_id/secret_key).
     #[arg(long, env = "COSD_CONFIG")]
@@ -44,6 +45,10 @@ pub struct ServeArgs {
     /// Serve the admin API (`POST /-/admin/temporary-credentials`) to the root account.
     #[arg(long, env = "COSD_ADMIN_API")]
     pub admin_api: bool,
+    /// Where blobs live: a directory, fs:///dir, s3://bucket[/root]?endpoint=…&region=…, or
+    /// opendal:<scheme>?option=value… [default: <data-dir>/blobs].
+    #[arg(long, env = "COSD_BLOBS")]
+    pub blobs: Option<String>,
 }
 
 /// The root account as configured (environment or file); unset parts are generated.
@@ -66,6 +71,7 @@ struct FileConfig {
     appid: Option<String>,
     secret_id: Option<String>,
     secret_key: Option<String>,
+    blobs: Option<String>,
     admin_api: Option<bool>,
     #[serde(default)]
     accounts: Vec<DeclaredAccount>,
@@ -155,6 +161,8 @@ pub struct Config {
     pub admin_api: bool,
     /// Accounts declared in the config file, merged into the stored ones at start.
     pub accounts: Vec<Account>,
+    /// `None`: the embedded default, `<data_dir>/blobs`.
+    pub blobs: Option<BlobLocation>,
 }
 
 impl Config {
@@ -197,6 +205,13 @@ impl Config {
                 return Err(format!("invalid APPID {appid:?}: it must be a number"));
             }
         }
+        let blobs = match args.blobs.or(file.blobs) {
+            Some(s) => Some(
+                s.parse::<BlobLocation>()
+                    .map_err(|e| format!("invalid --blobs: {e}"))?,
+            ),
+            None => None,
+        };
         let meta = match args.meta.or(file.meta) {
             Some(value) => MetaConfig::parse(&value)?,
             None => MetaConfig::Embedded,
@@ -226,6 +241,7 @@ impl Config {
         }
         Ok(Config {
             meta,
+            blobs,
             admin_api: args.admin_api || file.admin_api.unwrap_or(false),
             accounts,
             listen: args
@@ -266,6 +282,7 @@ mod tests {
             region: None,
             domains: vec![],
             admin_api: false,
+            blobs: None,
         }
     }
 
@@ -325,6 +342,27 @@ mod tests {
         assert_eq!(c.region, DEFAULT_REGION);
         assert_eq!(c.domains, vec!["cos.localhost", "localhost"]);
         assert!(c.root.secret_id.is_none());
+        assert!(c.blobs.is_none());
+    }
+
+    #[test]
+    fn blobs_from_flag_or_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cosd.toml");
+        std::fs::write(&path, "blobs = \"fs:///srv/blobs\"\n").unwrap();
+        let mut a = args();
+        a.config = Some(path.clone());
+        let c = Config::resolve(a, |_| None).unwrap();
+        assert_eq!(c.blobs.unwrap().to_string(), "opendal:fs?root=/srv/blobs");
+        let mut a = args();
+        a.config = Some(path);
+        a.blobs = Some("/mnt/blobs".into());
+        let c = Config::resolve(a, |_| None).unwrap();
+        assert_eq!(c.blobs, Some(BlobLocation::Dir("/mnt/blobs".into())));
+        let mut a = args();
+        a.blobs = Some("ftp://host/x".into());
+        let err = Config::resolve(a, |_| None).unwrap_err();
+        assert!(err.contains("unknown blob location scheme"), "{err}");
     }
 
     #[test]

@@ -109,9 +109,9 @@ async fn serve_until_signalled(config: Config) -> Result<(), String> {
     }
     let store = storage::open_store(&config).await?;
     let keyring = load_keyring(&config, &store, creds.root_key()).await?;
-    // The embedded store is locked to this process, so no other writer can have uploads in
-    // flight: every unreferenced blob is an orphan of an earlier crash. Other nodes sharing the
-    // store may have, so then only blobs older than a sweep period go.
+    // A store only this process writes (the embedded default, locked to it) has no uploads in
+    // flight at start, so every unreferenced blob is an orphan of an earlier crash; a shared
+    // database or blob service may hold other nodes' blobs in flight, which the grace spares.
     let grace = if storage::shared(&config) {
         SWEEP_EVERY
     } else {

@@ -2,7 +2,7 @@
 //! `--meta` into a [`Store`], so every command that needs the store opens the same one.
 
 use crate::config::{redact, Config, MetaConfig};
-use cosd_store::{FileSettings, FsBlobs, MetaStore, PgMeta, RedbMeta, Store};
+use cosd_store::{blob, BlobStore, FileSettings, FsBlobs, MetaStore, PgMeta, RedbMeta, Store};
 use std::sync::Arc;
 
 /// Opens the metadata store and the blob store of `config`, creating the data directory.
@@ -24,16 +24,30 @@ pub async fn open_store(config: &Config) -> Result<Store, String> {
                 .map_err(|e| format!("cannot open the metadata database {}: {e}", redact(url)))?,
         ),
     };
-    let blob_dir = dir.join("blobs");
-    let blobs = FsBlobs::open(&blob_dir)
-        .map_err(|e| format!("cannot open the blob store {}: {e}", blob_dir.display()))?;
-    Ok(Store::new(meta, Arc::new(blobs)))
+    let blobs: Arc<dyn BlobStore> =
+        match &config.blobs {
+            None => {
+                let blob_dir = dir.join("blobs");
+                Arc::new(FsBlobs::open(&blob_dir).map_err(|e| {
+                    format!("cannot open the blob store {}: {e}", blob_dir.display())
+                })?)
+            }
+            Some(location) => {
+                let blobs =
+                    blob::open(location).map_err(|e| format!("cannot open the blob store: {e}"))?;
+                // The location prints with its secrets masked.
+                tracing::info!(blobs = %location, "blob store opened");
+                blobs
+            }
+        };
+    Ok(Store::new(meta, blobs))
 }
 
 /// Whether other processes may write to the store at the same time (other cosd nodes sharing
-/// the database): then no blob is an orphan just because it is unreferenced right now.
+/// the database or the blob location): then no blob is an orphan just because it is
+/// unreferenced right now.
 pub fn shared(config: &Config) -> bool {
-    config.meta != MetaConfig::Embedded
+    config.meta != MetaConfig::Embedded || config.blobs.is_some()
 }
 
 /// What the admin commands work on. The embedded database admits one process, so while a

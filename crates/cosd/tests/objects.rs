@@ -414,3 +414,35 @@ async fn announced_checksums_are_verified() {
         "a body that does not match its checksum is not stored"
     );
 }
+
+#[tokio::test]
+async fn an_error_before_100_continue_closes_the_connection() {
+    // The client sends headers only and waits for `100 Continue`; answered with an error, it
+    // may skip the body, so the server must not wait for it on this connection.
+    let server = Server::start();
+    let s = &server;
+    create_bucket(s, BUCKET).await;
+    let big = "v".repeat(2100);
+    let req = cos_signed(
+        s,
+        "PUT",
+        &format!("/{BUCKET}/m"),
+        &[],
+        &[("x-cos-meta-big", &big)],
+    );
+    let mut head = format!("PUT {} HTTP/1.1\r\nhost: {}\r\n", req.target, s.addr);
+    for (k, v) in &req.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("expect: 100-continue\r\ncontent-length: 1\r\n\r\n");
+    let mut conn = std::net::TcpStream::connect(s.addr).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    conn.write_all(head.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    std::io::Read::read_to_end(&mut conn, &mut answer).expect("the server closes the connection");
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 400"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    assert!(answer.contains("metadatatoolarge"), "{answer}");
+}

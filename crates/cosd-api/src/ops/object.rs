@@ -7,9 +7,13 @@ use super::headers::{
 use super::{store_error, Ctx};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::response::{Reply, ReplyBody};
-use cosd_store::{ByteStream, ObjectRecord};
+use cosd_store::{ByteStream, ObjectRecord, StoreError};
 use futures_util::StreamExt;
 use http::StatusCode;
+use std::io;
+
+/// Reads of an entry whose blob vanished meanwhile, before a GET gives up.
+const READ_TRIES: usize = 5;
 
 /// Largest object a single PUT may create (COS: 5 GB).
 pub const MAX_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
@@ -118,57 +122,68 @@ pub async fn load(ctx: &Ctx<'_>) -> ApiResult<ObjectRecord> {
         .ok_or_else(|| ErrorCode::NoSuchKey.into())
 }
 
+/// GET and HEAD Object.
+///
+/// A blob can vanish between reading the entry and opening its blob: the entry was replaced
+/// or deleted meanwhile (through this node or another sharing the stores) and its old blob
+/// collected. The entry is then read again, as if the GET had arrived a moment later.
 pub async fn get(ctx: &Ctx<'_>, head: bool) -> ApiResult<Reply> {
-    let rec = load(ctx).await?;
-    match evaluate_conditions(ctx.headers, "", &rec)? {
-        Condition::Proceed => {}
-        Condition::NotModified => {
-            let mut reply = Reply::empty(StatusCode::NOT_MODIFIED);
-            reply.set_header("etag", super::headers::etag(&rec));
-            reply.set_header("last-modified", super::http_date(rec.modified_ms));
-            return Ok(reply);
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let rec = load(ctx).await?;
+        match evaluate_conditions(ctx.headers, "", &rec)? {
+            Condition::Proceed => {}
+            Condition::NotModified => {
+                let mut reply = Reply::empty(StatusCode::NOT_MODIFIED);
+                reply.set_header("etag", super::headers::etag(&rec));
+                reply.set_header("last-modified", super::http_date(rec.modified_ms));
+                return Ok(reply);
+            }
+            Condition::Failed => return Err(ErrorCode::PreconditionFailed.into()),
         }
-        Condition::Failed => return Err(ErrorCode::PreconditionFailed.into()),
-    }
-    let range = parse_range(header_str(ctx.headers, "range")?, rec.size).map_err(|mut e| {
-        e.message = format!("{} (object size {})", e.message, rec.size).into();
-        e
-    })?;
-    let (status, start, len) = match range {
-        Some(r) => (StatusCode::PARTIAL_CONTENT, r.start, r.len),
-        None => (StatusCode::OK, 0, rec.size),
-    };
-    let body = if head {
-        ReplyBody::Length(len)
-    } else if len == 0 {
-        ReplyBody::Empty
-    } else {
-        ReplyBody::Stream(
-            ctx.store
-                .read(&rec, start, len)
-                .await
-                .map_err(store_error)?,
-            len,
-        )
-    };
-    let mut reply = Reply {
-        status,
-        headers: http::HeaderMap::new(),
-        body,
-    };
-    describe_object(&mut reply, &rec, ctx.dialect);
-    if range.is_some() {
-        reply.set_header(
-            "content-range",
-            format!("bytes {}-{}/{}", start, start + len - 1, rec.size),
-        );
-    }
-    for (param, header) in RESPONSE_OVERRIDES {
-        if let Some(v) = ctx.route.query.get(param) {
-            reply.set_header(*header, v);
+        let range = parse_range(header_str(ctx.headers, "range")?, rec.size).map_err(|mut e| {
+            e.message = format!("{} (object size {})", e.message, rec.size).into();
+            e
+        })?;
+        let (status, start, len) = match range {
+            Some(r) => (StatusCode::PARTIAL_CONTENT, r.start, r.len),
+            None => (StatusCode::OK, 0, rec.size),
+        };
+        let body = if head {
+            ReplyBody::Length(len)
+        } else if len == 0 {
+            ReplyBody::Empty
+        } else {
+            match ctx.store.read(&rec, start, len).await {
+                Ok(stream) => ReplyBody::Stream(stream, len),
+                Err(StoreError::Io(e))
+                    if e.kind() == io::ErrorKind::NotFound && tries < READ_TRIES =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(store_error(e)),
+            }
+        };
+        let mut reply = Reply {
+            status,
+            headers: http::HeaderMap::new(),
+            body,
+        };
+        describe_object(&mut reply, &rec, ctx.dialect);
+        if range.is_some() {
+            reply.set_header(
+                "content-range",
+                format!("bytes {}-{}/{}", start, start + len - 1, rec.size),
+            );
         }
+        for (param, header) in RESPONSE_OVERRIDES {
+            if let Some(v) = ctx.route.query.get(param) {
+                reply.set_header(*header, v);
+            }
+        }
+        return Ok(reply);
     }
-    Ok(reply)
 }
 
 pub async fn delete(ctx: &Ctx<'_>) -> ApiResult<Reply> {

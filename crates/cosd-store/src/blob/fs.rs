@@ -80,7 +80,7 @@ impl FsBlobs {
     }
 }
 
-fn valid_id(id: &str) -> bool {
+pub(super) fn valid_id(id: &str) -> bool {
     (1..=MAX_ID_LEN).contains(&id.len())
         && id
             .bytes()
@@ -88,7 +88,7 @@ fn valid_id(id: &str) -> bool {
 }
 
 /// The fan-out directory name of a (valid, hence ASCII) id.
-fn fan_out(id: &str) -> &str {
+pub(super) fn fan_out(id: &str) -> &str {
     &id[..id.len().min(2)]
 }
 

@@ -1,14 +1,19 @@
 //! The blob contract: immutable byte blobs named by unique ids.
 
 mod fs;
+mod location;
+mod opendal_blobs;
 
 pub use fs::FsBlobs;
+pub use location::{BlobLocation, OpenDalConfig};
+pub use opendal_blobs::OpenDalBlobs;
 
 use crate::Result;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::Stream;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// A stream of body bytes. Errors are `io::Error`s; a protocol layer that fails a body (for
@@ -28,4 +33,12 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn delete(&self, id: &str) -> Result<()>;
     /// Ids of blobs last written before `before` (candidates for the orphan sweep).
     async fn list_older_than(&self, before: SystemTime) -> Result<Vec<String>>;
+}
+
+/// Opens the blob store a `--blobs` location names.
+pub fn open(location: &BlobLocation) -> Result<Arc<dyn BlobStore>> {
+    Ok(match location {
+        BlobLocation::Dir(dir) => Arc::new(FsBlobs::open(dir)?),
+        BlobLocation::OpenDal(config) => Arc::new(OpenDalBlobs::open(config)?),
+    })
 }

@@ -22,7 +22,29 @@ pub struct Server {
     /// What the server printed on stdout up to and including its "listening on" line.
     pub startup_output: String,
     pub data_dir: PathBuf,
+    /// Where the server keeps blob files: `<data_dir>/blobs` under the embedded default, `None`
+    /// when `COSD_TEST_SERVE_ARGS` puts blobs elsewhere (tests then skip looking at files).
+    pub local_blobs: Option<PathBuf>,
     _tmp: Option<tempfile::TempDir>,
+}
+
+/// The store flags (besides `--data-dir`) of a server on `data_dir` under test: the metadata
+/// backend `COSD_TEST_META` asks for and the extra arguments of `COSD_TEST_SERVE_ARGS`. Admin
+/// commands on that server's store take the same ones.
+pub fn store_args(data_dir: &Path) -> Vec<String> {
+    let mut args = meta_args(data_dir);
+    args.extend(extra_serve_args());
+    args
+}
+
+/// Extra `cosd serve` arguments from `COSD_TEST_SERVE_ARGS` (whitespace-split), so that the
+/// whole suite can be rerun against another backend, e.g. `--blobs fs:///tmp/shared`.
+pub fn extra_serve_args() -> Vec<String> {
+    std::env::var("COSD_TEST_SERVE_ARGS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
 }
 
 impl Server {
@@ -48,14 +70,20 @@ impl Server {
     /// Starts a server on `data_dir` with extra environment variables (the root keys are set
     /// unless `envs` overrides them).
     pub fn start_on(data_dir: &Path, envs: &[(&str, &str)]) -> Server {
+        Server::start_with(data_dir, envs, &store_args(data_dir))
+    }
+
+    /// Starts a server on `data_dir` with exactly these store arguments (none: the embedded
+    /// default), whatever `COSD_TEST_META` and `COSD_TEST_SERVE_ARGS` say.
+    pub fn start_with(data_dir: &Path, envs: &[(&str, &str)], args: &[String]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cosd"));
         // Port 0: the server picks a free port and announces it, so parallel tests never race
         // for the same one.
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
-            .args(meta_args(data_dir))
             .env("COSD_SECRET_ID", SECRET_ID)
             .env("COSD_SECRET_KEY", SECRET_KEY)
+            .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -73,6 +101,8 @@ impl Server {
             child,
             startup_output,
             data_dir: data_dir.to_path_buf(),
+            local_blobs: (!args.iter().any(|a| a.starts_with("--blobs")))
+                .then(|| data_dir.join("blobs")),
             _tmp: None,
         }
     }
@@ -411,7 +441,7 @@ pub fn cosd_cli(data_dir: &Path, args: &[&str]) -> Result<String, String> {
         .arg("--data-dir")
         .arg(data_dir)
         // The same store the server on `data_dir` uses.
-        .args(meta_args(data_dir))
+        .args(store_args(data_dir))
         .env("RUST_LOG", "warn")
         .env_remove("COSD_CONFIG")
         .output()
