@@ -380,6 +380,26 @@ mod tests {
         }
     }
 
+    /// A request from loopback, now.
+    fn request<'a>(who: &'a Principal, r: &'a Route, headers: &'a http::HeaderMap) -> Request<'a> {
+        Request::new(
+            who,
+            r,
+            headers,
+            "127.0.0.1".parse().unwrap(),
+            SystemTime::now(),
+        )
+    }
+
+    fn bucket_access<'a>(acl: Option<&'a Acl>, policy: Option<&'a Policy>) -> BucketAccess<'a> {
+        BucketAccess {
+            name: BUCKET,
+            owner: OWNER,
+            acl,
+            policy,
+        }
+    }
+
     fn grant(id: &str, permission: Permission) -> Acl {
         Acl {
             grants: vec![Grant {
@@ -400,19 +420,8 @@ mod tests {
         let key = matches!(action(op).2, Need::Object(_)).then_some("k");
         let r = route(op, key, None);
         let headers = http::HeaderMap::new();
-        let req = Request::new(
-            who,
-            &r,
-            &headers,
-            "127.0.0.1".parse().unwrap(),
-            SystemTime::now(),
-        );
-        let bucket = BucketAccess {
-            name: BUCKET,
-            owner: OWNER,
-            acl: bucket_acl,
-            policy,
-        };
+        let req = request(who, &r, &headers);
+        let bucket = bucket_access(bucket_acl, policy);
         match decide(&req, &bucket, object_acl) {
             Ok(()) => true,
             Err(e) => {
@@ -717,19 +726,8 @@ mod tests {
         let check = |op, key: Option<&str>, prefix: Option<&str>| {
             let r = route(op, key, prefix);
             let headers = http::HeaderMap::new();
-            let req = Request::new(
-                &in_bucket,
-                &r,
-                &headers,
-                "127.0.0.1".parse().unwrap(),
-                SystemTime::now(),
-            );
-            let bucket = BucketAccess {
-                name: BUCKET,
-                owner: OWNER,
-                acl: None,
-                policy: None,
-            };
+            let req = request(&in_bucket, &r, &headers);
+            let bucket = bucket_access(None, None);
             decide(&req, &bucket, None).is_ok()
         };
         assert!(check(Op::GetObject, Some("home/a"), None));
@@ -741,43 +739,19 @@ mod tests {
         let mut other = route(Op::GetObject, Some("home/a"), None);
         other.bucket = Some("c-100".into());
         let headers = http::HeaderMap::new();
-        let req = Request::new(
-            &in_bucket,
-            &other,
-            &headers,
-            "127.0.0.1".parse().unwrap(),
-            SystemTime::now(),
-        );
+        let req = request(&in_bucket, &other, &headers);
         assert_eq!(check_scope(&req).unwrap_err().code, ErrorCode::AccessDenied);
         let service = Route {
             bucket: None,
             op: Op::ListBuckets,
             ..route(Op::ListBuckets, None, None)
         };
-        let req = Request::new(
-            &in_bucket,
-            &service,
-            &headers,
-            "127.0.0.1".parse().unwrap(),
-            SystemTime::now(),
-        );
+        let req = request(&in_bucket, &service, &headers);
         assert!(decide_unbucketed(&req).is_err());
         let other_account = account("200");
-        let req = Request::new(
-            &other_account,
-            &service,
-            &headers,
-            "127.0.0.1".parse().unwrap(),
-            SystemTime::now(),
-        );
+        let req = request(&other_account, &service, &headers);
         assert!(decide_unbucketed(&req).is_ok());
-        let req = Request::new(
-            &Principal::Anonymous,
-            &service,
-            &headers,
-            "127.0.0.1".parse().unwrap(),
-            SystemTime::now(),
-        );
+        let req = request(&Principal::Anonymous, &service, &headers);
         assert!(decide_unbucketed(&req).is_err());
     }
 

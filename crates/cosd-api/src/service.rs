@@ -186,12 +186,12 @@ async fn process(
     request_id: &str,
     resource: &str,
 ) -> ApiResult<Reply> {
+    let head = RequestHead {
+        method: &parts.method,
+        uri: &parts.uri,
+        headers: &parts.headers,
+    };
     if route.bucket.as_deref() == Some(admin::BUCKET) {
-        let head = RequestHead {
-            method: &parts.method,
-            uri: &parts.uri,
-            headers: &parts.headers,
-        };
         let body = incoming_stream(body);
         let admin_keys = state.admin.as_deref();
         return admin::handle(
@@ -225,11 +225,6 @@ async fn process(
         )
         .await;
     }
-    let head = RequestHead {
-        method: &parts.method,
-        uri: &parts.uri,
-        headers: &parts.headers,
-    };
     let now = SystemTime::now();
     let authenticated = auth::authenticate(&head, state.keys.as_ref(), now)?;
     let request = authorize::Request::new(
