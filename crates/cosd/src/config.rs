@@ -8,6 +8,7 @@ use cosd_store::BlobLocation;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
 pub const DEFAULT_DATA_DIR: &str = "./cosd-data";
@@ -16,6 +17,32 @@ pub const DEFAULT_APPID: &str = "1250000000";
 /// Virtual-host domains served besides `cos.<region>.myqcloud.com` and `tencentcos.cn`:
 /// `<bucket>.cos.localhost` suits COS clients, `<bucket>.localhost` S3 clients in virtual mode.
 pub const DEFAULT_DOMAINS: &[&str] = &["cos.localhost", "localhost"];
+/// Multipart uploads nobody completed or aborted are dropped after a week (as MinIO expires
+/// stale uploads), so abandoned parts do not hold space for ever.
+pub const DEFAULT_ABORT_UPLOADS_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Parses `90s`, `30m`, `12h`, `7d` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?}: use e.g. 90s, 30m, 1h or 7d"))?;
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 24 * 3600,
+        _ => {
+            return Err(format!(
+                "invalid duration {text:?}: the unit is s, m, h or d"
+            ))
+        }
+    };
+    Ok(Duration::from_secs(n.saturating_mul(unit)))
+}
 
 /// `cosd serve` flags.
 #[derive(Debug, Args)]
@@ -49,6 +76,10 @@ pub struct ServeArgs {
     /// opendal:<scheme>?option=value… [default: <data-dir>/blobs].
     #[arg(long, env = "COSD_BLOBS")]
     pub blobs: Option<String>,
+    /// Abort multipart uploads initiated longer ago than this (`90s`, `30m`, `12h`, `7d`), or
+    /// `never` [default: 7d].
+    #[arg(long, env = "COSD_ABORT_UPLOADS_AFTER")]
+    pub abort_uploads_after: Option<String>,
 }
 
 /// The root account as configured (environment or file); unset parts are generated.
@@ -73,6 +104,7 @@ struct FileConfig {
     secret_key: Option<String>,
     blobs: Option<String>,
     admin_api: Option<bool>,
+    abort_uploads_after: Option<String>,
     #[serde(default)]
     accounts: Vec<DeclaredAccount>,
 }
@@ -163,6 +195,8 @@ pub struct Config {
     pub accounts: Vec<Account>,
     /// `None`: the embedded default, `<data_dir>/blobs`.
     pub blobs: Option<BlobLocation>,
+    /// Multipart uploads older than this are aborted by the hourly cleanup; `None`: never.
+    pub abort_uploads_after: Option<Duration>,
 }
 
 impl Config {
@@ -239,9 +273,17 @@ impl Config {
                 ..Account::default()
             });
         }
+        let abort_uploads_after = match args.abort_uploads_after.or(file.abort_uploads_after) {
+            None => Some(DEFAULT_ABORT_UPLOADS_AFTER),
+            Some(value) if value == "never" => None,
+            Some(value) => {
+                Some(parse_duration(&value).map_err(|e| format!("abort_uploads_after: {e}"))?)
+            }
+        };
         Ok(Config {
             meta,
             blobs,
+            abort_uploads_after,
             admin_api: args.admin_api || file.admin_api.unwrap_or(false),
             accounts,
             listen: args
@@ -283,7 +325,37 @@ mod tests {
             domains: vec![],
             admin_api: false,
             blobs: None,
+            abort_uploads_after: None,
         }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("600"), Ok(Duration::from_secs(600)));
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+
+    #[test]
+    fn stale_uploads_are_aborted_after_a_week_unless_configured() {
+        let resolve = |value: Option<&str>| {
+            let args = ServeArgs {
+                abort_uploads_after: value.map(String::from),
+                ..args()
+            };
+            Config::resolve(args, |_| None).map(|c| c.abort_uploads_after)
+        };
+        assert_eq!(resolve(None), Ok(Some(DEFAULT_ABORT_UPLOADS_AFTER)));
+        assert_eq!(
+            resolve(Some("12h")),
+            Ok(Some(Duration::from_secs(12 * 3600)))
+        );
+        assert_eq!(resolve(Some("never")), Ok(None));
+        assert!(resolve(Some("soon")).is_err());
     }
 
     #[test]

@@ -73,7 +73,7 @@ pub struct IssueArgs {
     #[arg(long)]
     account: Option<String>,
     /// How long the key lives: `90s`, `30m`, `1h`, `36h` at most, or seconds.
-    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    #[arg(long, default_value = "1h", value_parser = crate::config::parse_duration)]
     duration: Duration,
     /// The one bucket the key may use (full name, `<name>-<appid>`).
     #[arg(long)]
@@ -86,23 +86,6 @@ pub struct IssueArgs {
     actions: Vec<String>,
     #[command(flatten)]
     store: ServeArgs,
-}
-
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
-    };
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?}: use e.g. 90s, 30m or 1h"))?;
-    let unit = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        _ => return Err(format!("invalid duration {text:?}: the unit is s, m or h")),
-    };
-    Ok(Duration::from_secs(n.saturating_mul(unit)))
 }
 
 pub fn account(cmd: AccountCommand) -> Result<(), String> {
@@ -318,19 +301,4 @@ where
         let store = AdminStore::open(&config).await?;
         f(Env { store, root }).await
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("600"), Ok(Duration::from_secs(600)));
-        assert!(parse_duration("1d").is_err());
-        assert!(parse_duration("h").is_err());
-    }
 }

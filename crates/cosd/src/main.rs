@@ -21,9 +21,6 @@ use std::time::Duration;
 /// How often the orphan-blob sweep runs while serving, and how old an unreferenced blob must be
 /// before it is collected (so that uploads in flight are never touched).
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
-/// Multipart uploads initiated longer ago than this are aborted by the hourly cleanup (as
-/// MinIO's stale-upload expiry does), so abandoned parts do not hold space for ever.
-const STALE_UPLOAD_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 #[derive(Parser)]
 #[command(
@@ -131,7 +128,10 @@ async fn serve_until_signalled(config: Config) -> Result<(), String> {
     tracing::info!(listen = %bound, data_dir = %config.data_dir.display(), meta = ?config.meta, region = %config.region, appid = %creds.appid, "cosd serving");
     // On stdout so that scripts (and tests using `--listen 127.0.0.1:0`) learn the port.
     println!("cosd: listening on http://{bound}");
-    let sweeper = tokio::spawn(sweep_periodically(store.clone()));
+    let sweeper = tokio::spawn(sweep_periodically(
+        store.clone(),
+        config.abort_uploads_after,
+    ));
     let refresher = keyring.spawn_refresher();
     let mut state = AppState::new(
         store,
@@ -169,7 +169,8 @@ async fn load_keyring(
     AccountKeyring::load(root, store.meta.clone()).await
 }
 
-async fn sweep_periodically(store: Store) {
+/// Hourly: collects orphan blobs and, unless disabled, aborts uploads older than `stale_after`.
+async fn sweep_periodically(store: Store, stale_after: Option<Duration>) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     tick.tick().await;
     loop {
@@ -177,7 +178,8 @@ async fn sweep_periodically(store: Store) {
         if let Err(e) = store.sweep_orphans(SWEEP_EVERY).await {
             tracing::warn!(error = %e, "orphan sweep failed");
         }
-        match store.abort_stale_uploads(STALE_UPLOAD_AGE).await {
+        let Some(age) = stale_after else { continue };
+        match store.abort_stale_uploads(age).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(aborted = n, "aborted stale multipart uploads"),
             Err(e) => tracing::warn!(error = %e, "stale upload cleanup failed"),
