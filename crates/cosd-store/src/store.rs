@@ -11,16 +11,24 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// Most appends an appendable object takes: each adds a segment, and the entry holding them all
 /// is rewritten on every append, so the count is bounded like a multipart upload's parts.
 pub const MAX_APPENDS: usize = 10_000;
+
+/// Most blobs waiting out their retirement (see [`Store::retire_replaced_blobs_after`]); past
+/// this, the orphan sweep collects them instead.
+const RETIRE_QUEUE: usize = 65_536;
 
 /// The storage a server runs on. Cheap to clone; clones share the backends.
 #[derive(Clone)]
 pub struct Store {
     pub meta: Arc<dyn MetaStore>,
     pub blobs: Arc<dyn BlobStore>,
+    /// How long blobs of replaced or deleted entries live on, and the queue they wait in.
+    retire: Option<(Duration, mpsc::Sender<(Instant, String)>)>,
 }
 
 /// What a successful write committed.
@@ -35,7 +43,33 @@ pub struct PutResult {
 impl Store {
     /// Combines any metadata backend with any blob backend.
     pub fn new(meta: Arc<dyn MetaStore>, blobs: Arc<dyn BlobStore>) -> Self {
-        Self { meta, blobs }
+        Self {
+            meta,
+            blobs,
+            retire: None,
+        }
+    }
+
+    /// Deletes the blobs of replaced and deleted entries only `delay` after the change, instead
+    /// of at once. For stores that other nodes read, or that live behind a network: a GET on
+    /// another node may still be streaming such a blob (a local file stays readable after it
+    /// is unlinked; a remote object or another host's file does not). At most
+    /// [`RETIRE_QUEUE`] blobs wait; beyond that, and after a crash, the orphan sweep collects
+    /// them. Spawns the deleting task, so it needs a Tokio runtime.
+    pub fn retire_replaced_blobs_after(mut self, delay: Duration) -> Self {
+        let (tx, mut rx) = mpsc::channel::<(Instant, String)>(RETIRE_QUEUE);
+        let blobs = self.blobs.clone();
+        tokio::spawn(async move {
+            // Every blob waits the same delay, so they come due in the order they arrive.
+            while let Some((due, blob)) = rx.recv().await {
+                tokio::time::sleep_until(due).await;
+                if let Err(e) = blobs.delete(&blob).await {
+                    tracing::warn!(blob, error = %e, "could not delete a retired blob; the sweep will");
+                }
+            }
+        });
+        self.retire = Some((delay, tx));
+        self
     }
 
     /// The embedded default: `<data_dir>/meta.redb` and blob files under `<data_dir>/blobs`.
@@ -453,9 +487,21 @@ impl Store {
         }
     }
 
+    /// Lets go of the blobs of an entry that readers may have seen: at once, or after the
+    /// retirement delay when one is set.
     async fn discard_all(&self, rec: &ObjectRecord) {
         for blob in rec.blob_ids() {
-            self.discard(blob).await;
+            match &self.retire {
+                Some((delay, queue)) => {
+                    if queue
+                        .try_send((Instant::now() + *delay, blob.to_owned()))
+                        .is_err()
+                    {
+                        tracing::debug!(blob, "retirement queue full; the sweep will collect it");
+                    }
+                }
+                None => self.discard(blob).await,
+            }
         }
     }
 }
@@ -620,6 +666,62 @@ mod tests {
             append_etag(Some(&first), &m2, 2),
             format!("{}-2", hex::encode(Md5::digest(&chained)))
         );
+    }
+
+    #[tokio::test]
+    async fn retired_blobs_outlive_their_entry_by_the_delay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_embedded(dir.path())
+            .unwrap()
+            .retire_replaced_blobs_after(Duration::from_secs(3));
+        let bucket = crate::meta::BucketRecord {
+            name: "b-1250000000".into(),
+            owner: "1250000000".into(),
+            region: "r".into(),
+            created_ms: 0,
+        };
+        store.meta.create_bucket(bucket).await.unwrap();
+        let body = |data: &'static [u8]| -> ByteStream {
+            Box::pin(stream::once(
+                async move { Ok(bytes::Bytes::from_static(data)) },
+            ))
+        };
+        let attrs = ObjectAttrs {
+            storage_class: "STANDARD".into(),
+            ..ObjectAttrs::default()
+        };
+        let first = store
+            .put_object("b-1250000000", "k", body(b"old"), None, attrs.clone())
+            .await
+            .unwrap();
+        let second = store
+            .put_object("b-1250000000", "k", body(b"new"), None, attrs)
+            .await
+            .unwrap();
+        let old = first.record.segments[0].blob.clone();
+        let readable = |blob: String| {
+            let blobs = store.blobs.clone();
+            async move { blobs.read(&blob, 0, 3).await.is_ok() }
+        };
+        // Replaced, yet a reader that looked the entry up just before can still read it...
+        assert!(readable(old.clone()).await);
+        // ...until the delay has passed (polled, bounded).
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while readable(old.clone()).await {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "retired blob never deleted"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let current: Vec<bytes::Bytes> = store
+            .read(&second.record, 0, 3)
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(current.concat(), b"new");
     }
 
     #[tokio::test]

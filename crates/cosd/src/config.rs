@@ -21,6 +21,11 @@ pub const DEFAULT_DOMAINS: &[&str] = &["cos.localhost", "localhost"];
 /// stale uploads), so abandoned parts do not hold space for ever.
 pub const DEFAULT_ABORT_UPLOADS_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// On a store several nodes share, a blob lives this long after its entry let go of it: a GET
+/// on another node may still be streaming it, and unlike a local file, a remote object (or
+/// another host's file) does not stay readable once deleted.
+pub const DEFAULT_SHARED_RETIRE: Duration = Duration::from_secs(15 * 60);
+
 /// Parses `90s`, `30m`, `12h`, `7d` or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
@@ -80,6 +85,11 @@ pub struct ServeArgs {
     /// `never` [default: 7d].
     #[arg(long, env = "COSD_ABORT_UPLOADS_AFTER")]
     pub abort_uploads_after: Option<String>,
+    /// How long a blob outlives the object entry that stopped referencing it, so reads on
+    /// other nodes can finish (`0` deletes at once) [default: 15m when the store is shared by
+    /// several nodes (`--meta postgres://…` or `--blobs`), else 0].
+    #[arg(long, env = "COSD_RETIRE_BLOBS_AFTER")]
+    pub retire_blobs_after: Option<String>,
 }
 
 /// The root account as configured (environment or file); unset parts are generated.
@@ -105,6 +115,7 @@ struct FileConfig {
     blobs: Option<String>,
     admin_api: Option<bool>,
     abort_uploads_after: Option<String>,
+    retire_blobs_after: Option<String>,
     #[serde(default)]
     accounts: Vec<DeclaredAccount>,
 }
@@ -197,6 +208,8 @@ pub struct Config {
     pub blobs: Option<BlobLocation>,
     /// Multipart uploads older than this are aborted by the hourly cleanup; `None`: never.
     pub abort_uploads_after: Option<Duration>,
+    /// How long blobs of replaced or deleted entries live on (zero: deleted at once).
+    pub retire_blobs_after: Duration,
 }
 
 impl Config {
@@ -280,10 +293,19 @@ impl Config {
                 Some(parse_duration(&value).map_err(|e| format!("abort_uploads_after: {e}"))?)
             }
         };
+        let shared = meta != MetaConfig::Embedded || blobs.is_some();
+        let retire_blobs_after = match args.retire_blobs_after.or(file.retire_blobs_after) {
+            Some(value) => {
+                parse_duration(&value).map_err(|e| format!("retire_blobs_after: {e}"))?
+            }
+            None if shared => DEFAULT_SHARED_RETIRE,
+            None => Duration::ZERO,
+        };
         Ok(Config {
             meta,
             blobs,
             abort_uploads_after,
+            retire_blobs_after,
             admin_api: args.admin_api || file.admin_api.unwrap_or(false),
             accounts,
             listen: args
@@ -326,7 +348,28 @@ mod tests {
             admin_api: false,
             blobs: None,
             abort_uploads_after: None,
+            retire_blobs_after: None,
         }
+    }
+
+    #[test]
+    fn blobs_are_retired_late_only_on_shared_stores() {
+        let resolve = |blobs: Option<&str>, value: Option<&str>| {
+            let args = ServeArgs {
+                blobs: blobs.map(String::from),
+                retire_blobs_after: value.map(String::from),
+                ..args()
+            };
+            Config::resolve(args, |_| None).map(|c| c.retire_blobs_after)
+        };
+        assert_eq!(resolve(None, None), Ok(Duration::ZERO));
+        assert_eq!(
+            resolve(Some("/mnt/shared"), None),
+            Ok(DEFAULT_SHARED_RETIRE)
+        );
+        assert_eq!(resolve(Some("/mnt/shared"), Some("0")), Ok(Duration::ZERO));
+        assert_eq!(resolve(None, Some("2m")), Ok(Duration::from_secs(120)));
+        assert!(resolve(None, Some("later")).is_err());
     }
 
     #[test]

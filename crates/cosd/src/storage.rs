@@ -40,7 +40,12 @@ pub async fn open_store(config: &Config) -> Result<Store, String> {
                 blobs
             }
         };
-    Ok(Store::new(meta, blobs))
+    let store = Store::new(meta, blobs);
+    Ok(if config.retire_blobs_after.is_zero() {
+        store
+    } else {
+        store.retire_replaced_blobs_after(config.retire_blobs_after)
+    })
 }
 
 /// Whether other processes may write to the store at the same time (other cosd nodes sharing

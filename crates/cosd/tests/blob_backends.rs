@@ -24,9 +24,12 @@ fn filled(seed: u8, len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// How long the front server keeps blobs it let go of (short, so the test sees them go).
+const RETIRE: &str = "5s";
+
 /// The front server: blobs in `BLOB_BUCKET/ROOT` on `backing`, keys from the AWS_*
-/// environment variables (not in the URL).
-fn start_front(data_dir: &std::path::Path, backing: &Server) -> Server {
+/// environment variables (not in the URL); blobs it lets go of are deleted `retire` later.
+fn start_front(data_dir: &std::path::Path, backing: &Server, retire: &str) -> Server {
     let location = format!(
         "s3://{BLOB_BUCKET}/{ROOT}?endpoint=http://{}&region=ap-guangzhou",
         backing.addr
@@ -37,7 +40,12 @@ fn start_front(data_dir: &std::path::Path, backing: &Server) -> Server {
             ("AWS_ACCESS_KEY_ID", SECRET_ID),
             ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
         ],
-        &["--blobs".into(), location],
+        &[
+            "--blobs".into(),
+            location,
+            "--retire-blobs-after".into(),
+            retire.into(),
+        ],
     )
 }
 
@@ -84,7 +92,7 @@ async fn backing_listing(backing: &Server) -> String {
 
 /// Waits (at most 5 s) for the backing server to hold `expected` blobs of the front server.
 async fn assert_backing_blobs(backing: &Server, expected: usize) {
-    for _ in 0..50 {
+    for _ in 0..150 {
         if backing_blobs(backing).await == expected {
             return;
         }
@@ -99,7 +107,7 @@ async fn cosd_stores_its_blobs_in_cosd_over_s3() {
     let backing = Server::start_with(backing_dir.path(), &[], &[]);
     create_bucket(&backing, BLOB_BUCKET).await;
     let front_dir = tempfile::tempdir().unwrap();
-    let mut front = start_front(front_dir.path(), &backing);
+    let mut front = start_front(front_dir.path(), &backing, RETIRE);
     let s = &front;
     create_bucket(s, BUCKET).await;
 
@@ -171,13 +179,14 @@ async fn cosd_stores_its_blobs_in_cosd_over_s3() {
 
     // A restart of the front server finds everything on the backing server.
     front.kill();
-    let front = start_front(front_dir.path(), &backing);
+    let front = start_front(front_dir.path(), &backing, RETIRE);
     let s = &front;
     assert_eq!(get(s, "small.txt", &[]).await.body, small);
     assert!(get(s, "big-copy", &[]).await.body == big);
     assert!(get(s, "mp", &[]).await.body == [p1, p2].concat());
 
-    // Deletes through the front server remove the blobs on the backing server.
+    // Deletes through the front server remove the blobs on the backing server, once they have
+    // been retired for a while (another node may still be reading them).
     for key in ["small.txt", "big.bin"] {
         let resp = send(
             s.addr,
@@ -187,6 +196,11 @@ async fn cosd_stores_its_blobs_in_cosd_over_s3() {
         assert_eq!(resp.status, 204);
     }
     assert_eq!(get(s, "big.bin", &[]).await.status, 404);
+    assert_eq!(
+        backing_blobs(&backing).await,
+        5,
+        "deleted before their retirement"
+    );
     assert_backing_blobs(&backing, 3).await;
 }
 
@@ -196,7 +210,9 @@ async fn reads_racing_overwrites_see_one_whole_version_through_s3() {
     let backing = Server::start_with(backing_dir.path(), &[], &[]);
     create_bucket(&backing, BLOB_BUCKET).await;
     let front_dir = tempfile::tempdir().unwrap();
-    let front = std::sync::Arc::new(start_front(front_dir.path(), &backing));
+    // Blobs deleted at once, so that reads really race the deletions (GET's re-read is what
+    // keeps them whole then).
+    let front = std::sync::Arc::new(start_front(front_dir.path(), &backing, "0"));
     create_bucket(&front, BUCKET).await;
     let versions: Vec<Vec<u8>> = (0..4).map(|i| filled(i, 256 * 1024 + i as usize)).collect();
     put(&front, "race", &versions[0]).await;
