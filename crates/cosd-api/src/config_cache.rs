@@ -75,6 +75,25 @@ impl ConfigCache {
         Ok(loaded)
     }
 
+    /// Replaces (`Some`) or removes (`None`) one of `bucket`'s configuration documents in the
+    /// store, then forgets the cached copy so this node sees the change at once (other nodes
+    /// follow the store's change feed).
+    pub async fn put(
+        &self,
+        store: &Store,
+        bucket: &str,
+        kind: &str,
+        value: Option<Vec<u8>>,
+    ) -> ApiResult<()> {
+        store
+            .meta
+            .put_bucket_config(bucket, kind, value)
+            .await
+            .map_err(crate::ops::store_error)?;
+        self.invalidate(bucket);
+        Ok(())
+    }
+
     /// Forgets `bucket`'s entry; call after changing any of its configurations.
     pub fn invalidate(&self, bucket: &str) {
         let mut entries = self.lock();

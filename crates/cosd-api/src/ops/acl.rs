@@ -47,12 +47,9 @@ pub async fn put_bucket(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
         }
     };
     let bucket = &ctx.bucket().name;
-    ctx.store
-        .meta
-        .put_bucket_config(bucket, ACL, Some(acl.to_json()))
-        .await
-        .map_err(store_error)?;
-    ctx.configs.invalidate(bucket);
+    ctx.configs
+        .put(ctx.store, bucket, ACL, Some(acl.to_json()))
+        .await?;
     Ok(Reply::empty(StatusCode::OK))
 }
 

@@ -83,15 +83,15 @@ pub async fn create(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
     };
     match ctx.store.meta.create_bucket(record).await {
         Ok(()) => {
-            if let Some(acl::Requested::Set(acl)) = acl {
-                ctx.store
-                    .meta
-                    .put_bucket_config(name, ACL, Some(acl.to_json()))
-                    .await
-                    .map_err(store_error)?;
+            // Either way, a cached "no such bucket" for this name is stale now.
+            match acl {
+                Some(acl::Requested::Set(acl)) => {
+                    ctx.configs
+                        .put(ctx.store, name, ACL, Some(acl.to_json()))
+                        .await?;
+                }
+                _ => ctx.configs.invalidate(name),
             }
-            // A cached "no such bucket" for this name is stale now.
-            ctx.configs.invalidate(name);
             Ok(Reply::empty(StatusCode::OK).header("location", format!("/{name}")))
         }
         Err(StoreError::BucketExists { owner }) if owner == account => {

@@ -1,7 +1,7 @@
 //! PUT, GET and DELETE Bucket cors (`?cors`).
 
 use super::headers::content_md5;
-use super::{read_small_body, store_error, Ctx};
+use super::{read_small_body, Ctx};
 use crate::config_cache::CORS;
 use crate::cors::{CorsConfiguration, MAX_CORS_BODY};
 use crate::error::{ApiResult, ErrorCode};
@@ -21,12 +21,9 @@ pub async fn put(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
     }
     let config = CorsConfiguration::parse(&body)?;
     let bucket = &ctx.bucket().name;
-    ctx.store
-        .meta
-        .put_bucket_config(bucket, CORS, Some(config.to_xml().into_bytes()))
-        .await
-        .map_err(store_error)?;
-    ctx.configs.invalidate(bucket);
+    ctx.configs
+        .put(ctx.store, bucket, CORS, Some(config.to_xml().into_bytes()))
+        .await?;
     Ok(Reply::empty(StatusCode::OK))
 }
 
@@ -40,11 +37,6 @@ pub async fn get(ctx: &Ctx<'_>) -> ApiResult<Reply> {
 
 pub async fn delete(ctx: &Ctx<'_>) -> ApiResult<Reply> {
     let bucket = &ctx.bucket().name;
-    ctx.store
-        .meta
-        .put_bucket_config(bucket, CORS, None)
-        .await
-        .map_err(store_error)?;
-    ctx.configs.invalidate(bucket);
+    ctx.configs.put(ctx.store, bucket, CORS, None).await?;
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }

@@ -1,6 +1,6 @@
 //! PUT, GET and DELETE Bucket policy (`?policy`).
 
-use super::{read_small_body, store_error, Ctx};
+use super::{read_small_body, Ctx};
 use crate::config_cache::POLICY;
 use crate::error::{ApiResult, ErrorCode};
 use crate::policy::{Policy, MAX_POLICY_BYTES};
@@ -22,12 +22,9 @@ pub async fn put(ctx: &Ctx<'_>, body: ByteStream) -> ApiResult<Reply> {
         })?;
     let bucket = &ctx.bucket().name;
     Policy::parse(&body, bucket)?;
-    ctx.store
-        .meta
-        .put_bucket_config(bucket, POLICY, Some(body.to_vec()))
-        .await
-        .map_err(store_error)?;
-    ctx.configs.invalidate(bucket);
+    ctx.configs
+        .put(ctx.store, bucket, POLICY, Some(body.to_vec()))
+        .await?;
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }
 
@@ -45,11 +42,6 @@ pub async fn get(ctx: &Ctx<'_>) -> ApiResult<Reply> {
 /// Removes the policy; 204 whether or not there was one (COS).
 pub async fn delete(ctx: &Ctx<'_>) -> ApiResult<Reply> {
     let bucket = &ctx.bucket().name;
-    ctx.store
-        .meta
-        .put_bucket_config(bucket, POLICY, None)
-        .await
-        .map_err(store_error)?;
-    ctx.configs.invalidate(bucket);
+    ctx.configs.put(ctx.store, bucket, POLICY, None).await?;
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }
